@@ -1,0 +1,64 @@
+"""IAM building blocks: policy documents (always through ``aws.iam.get_policy_document``) and roles.
+
+Every role in this project gets exactly one inline policy written for it, never an AWS managed
+``*FullAccess`` policy.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Optional
+
+import pulumi
+import pulumi_aws as aws
+
+Statement = aws.iam.GetPolicyDocumentStatementArgs
+
+
+def statement(actions: Sequence[str], resources: Sequence[pulumi.Input[str]], sid: Optional[str] = None,
+              conditions: Sequence[aws.iam.GetPolicyDocumentStatementConditionArgs] = ()) -> Statement:
+    """An Allow statement; ``resources`` may hold Outputs (ARNs of resources not yet created)."""
+    return Statement(sid=sid, effect="Allow", actions=list(actions), resources=list(resources),
+                     conditions=list(conditions) or None)
+
+
+def condition(test: str, variable: str, *values: pulumi.Input[str]) -> aws.iam.GetPolicyDocumentStatementConditionArgs:
+    return aws.iam.GetPolicyDocumentStatementConditionArgs(test=test, variable=variable, values=list(values))
+
+
+def policy_document(statements: Sequence[Statement], parent: Optional[pulumi.Resource] = None) -> pulumi.Output[str]:
+    """Renders statements to policy JSON with the provider's ``getPolicyDocument``."""
+    opts = pulumi.InvokeOutputOptions(parent=parent) if parent is not None else None
+    return aws.iam.get_policy_document_output(statements=list(statements), opts=opts).json
+
+
+def assume_role_policy(service: str, source_account: Optional[pulumi.Input[str]] = None,
+                       parent: Optional[pulumi.Resource] = None) -> pulumi.Output[str]:
+    """Trust policy for an AWS service principal, optionally pinned to our account (confused deputy)."""
+    conditions = [condition("StringEquals", "aws:SourceAccount", source_account)] if source_account else []
+    return policy_document([Statement(
+        effect="Allow", actions=["sts:AssumeRole"],
+        principals=[aws.iam.GetPolicyDocumentStatementPrincipalArgs(type="Service", identifiers=[service])],
+        conditions=conditions or None)], parent)
+
+
+def service_role(name: str, service: str, policy: Optional[pulumi.Input[str]], parent: pulumi.Resource,
+                 description: str, source_account: Optional[pulumi.Input[str]] = None) -> aws.iam.Role:
+    """A role that ``service`` may assume, with ``policy`` (JSON) as its only inline policy."""
+    role = aws.iam.Role(name, description=description,
+                        assume_role_policy=assume_role_policy(service, source_account, parent),
+                        opts=pulumi.ResourceOptions(parent=parent))
+    # Resources using the role should depend on ``role.permissions`` too, so they never start unauthorised.
+    role.permissions = [] if policy is None else [aws.iam.RolePolicy(  # type: ignore[attr-defined]
+        f"{name}-policy", role=role.id, policy=policy, opts=pulumi.ResourceOptions(parent=role))]
+    return role
+
+
+def tls_only_bucket_policy(bucket_arn: pulumi.Input[str], parent: pulumi.Resource,
+                           extra: Sequence[Statement] = ()) -> pulumi.Output[str]:
+    """Bucket policy that denies every request not made over TLS."""
+    objects = pulumi.Output.concat(bucket_arn, "/*")
+    deny_plain_http = Statement(
+        sid="DenyInsecureTransport", effect="Deny", actions=["s3:*"], resources=[bucket_arn, objects],
+        principals=[aws.iam.GetPolicyDocumentStatementPrincipalArgs(type="*", identifiers=["*"])],
+        conditions=[condition("Bool", "aws:SecureTransport", "false")])
+    return policy_document([deny_plain_http, *extra], parent)

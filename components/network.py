@@ -1,0 +1,316 @@
+"""Network: the VPC every service stack runs in.
+
+Three tiers of subnets spread over N availability zones, each tier with its own route tables, NACL
+and security group, following the layered three-tier design: security groups per tier are the first
+line, stateless NACLs per subnet tier the second.
+
+- public:   the load balancers (and, with NAT strategy ``none``, the tasks, with public IPs).
+- private:  the application tasks; egress through NAT gateways or interface endpoints.
+- isolated: data stores; no route out of the VPC at all.
+
+Addressing is stable: the VPC CIDR is cut into four tier blocks (public, private, isolated, spare),
+and each tier block into one subnet per AZ slot, so enabling a tier or an AZ never renumbers another.
+"""
+from __future__ import annotations
+
+import ipaddress
+import math
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_aws as aws
+
+from components import iam, validation
+from components.logs import log_group
+
+TIERS = ("public", "private", "isolated")
+NAT_STRATEGIES = ("none", "single", "one-per-az")
+INTERFACE_ENDPOINT_SERVICES = ("ecr.api", "ecr.dkr", "logs", "secretsmanager")
+SMALLEST_SUBNET_PREFIX = 28  # AWS refuses subnets smaller than /28
+EPHEMERAL_PORTS = (1024, 65535)
+ANYWHERE = "0.0.0.0/0"
+
+
+@dataclass(frozen=True)
+class NetworkArgs:
+    """Inputs of :class:`Network`. Field names are the keys of the ``network`` stack config."""
+
+    cidr: str = "10.0.0.0/16"
+    """IPv4 CIDR of the VPC."""
+    az_count: int = 2
+    """Availability zones to spread every tier over (2-6)."""
+    tiers: tuple[str, ...] = TIERS
+    """Subnet tiers to create: any of public, private, isolated (public is required)."""
+    nat_strategy: str = "none"
+    """none: no NAT (tasks run in public subnets with public IPs); single: one NAT gateway for the VPC;
+    one-per-az: one NAT gateway per AZ, so an AZ outage does not cut the others off."""
+    interface_endpoints: bool = False
+    """Interface endpoints for ECR (api, dkr), CloudWatch Logs and Secrets Manager in the private tier,
+    so private subnets work without NAT. The S3 gateway endpoint is always created (it is free)."""
+    app_port: int = 8080
+    """The port application tasks listen on; the only port the load balancer group may reach them on."""
+    data_port: int = 5432
+    """The port data stores listen on; reachable only from the application group."""
+    flow_log_retention_days: int = 30
+    """Retention of the VPC flow log group."""
+    tags: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "tiers", tuple(self.tiers))
+        self.validate()
+
+    def validate(self) -> None:
+        try:
+            network = ipaddress.IPv4Network(self.cidr)
+        except (ValueError, TypeError):
+            raise validation.InvalidArgument("cidr", self.cidr, "an IPv4 CIDR such as 10.0.0.0/16") from None
+        validation.in_range("az_count", self.az_count, 2, 6)
+        validation.all_of("tiers", self.tiers, TIERS)
+        if "public" not in self.tiers:
+            raise validation.InvalidArgument("tiers", list(self.tiers), "a list that includes public")
+        validation.one_of("nat_strategy", self.nat_strategy, NAT_STRATEGIES)
+        if self.nat_strategy != "none" and "private" not in self.tiers:
+            raise validation.InvalidArgument("nat_strategy", self.nat_strategy,
+                                             "none when the private tier is not enabled")
+        validation.port("app_port", self.app_port)
+        validation.port("data_port", self.data_port)
+        validation.log_retention("flow_log_retention_days", self.flow_log_retention_days)
+        if not network.is_private:
+            raise validation.InvalidArgument("cidr", self.cidr, "a private range (10/8, 172.16/12, 192.168/16)")
+        if self.subnet_prefix(network) > SMALLEST_SUBNET_PREFIX:
+            largest = SMALLEST_SUBNET_PREFIX - (self.subnet_prefix(network) - network.prefixlen)
+            raise validation.InvalidArgument(
+                "cidr", self.cidr, f"a prefix of /{largest} or larger for {self.az_count} AZs "
+                f"(each of the 4 tier blocks holds one subnet per AZ, and a subnet is at least /28)")
+
+    def subnet_prefix(self, network: ipaddress.IPv4Network) -> int:
+        az_bits = max(1, math.ceil(math.log2(self.az_count)))
+        return network.prefixlen + 2 + az_bits
+
+    def subnet_cidrs(self) -> dict[str, list[str]]:
+        """CIDR of each subnet, per tier, in AZ order."""
+        network = ipaddress.IPv4Network(self.cidr)
+        tier_blocks = list(network.subnets(new_prefix=network.prefixlen + 2))
+        return {tier: [str(s) for s in
+                       list(tier_blocks[TIERS.index(tier)].subnets(new_prefix=self.subnet_prefix(network)))
+                       [:self.az_count]]
+                for tier in TIERS if tier in self.tiers}
+
+    def tier_block(self, tier: str) -> str:
+        network = ipaddress.IPv4Network(self.cidr)
+        return str(list(network.subnets(new_prefix=network.prefixlen + 2))[TIERS.index(tier)])
+
+
+class Network(pulumi.ComponentResource):
+    """VPC, tiered subnets, routing, NAT, endpoints, security groups, NACLs and flow logs."""
+
+    vpc: aws.ec2.Vpc
+    subnets: dict[str, list[aws.ec2.Subnet]]
+    route_tables: dict[str, list[aws.ec2.RouteTable]]
+    nat_gateways: list[aws.ec2.NatGateway]
+    load_balancer_security_group: aws.ec2.SecurityGroup
+    app_security_group: aws.ec2.SecurityGroup
+    data_security_group: aws.ec2.SecurityGroup
+    network_acls: dict[str, aws.ec2.NetworkAcl]
+    availability_zones: list[str]
+
+    def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None):
+        zones = aws.get_availability_zones(state="available").names
+        if len(zones) < args.az_count:
+            raise validation.InvalidArgument("az_count", args.az_count,
+                                             f"at most {len(zones)} in this region ({', '.join(zones)})")
+        super().__init__("cloud-patterns:network:Network", name, None, opts)
+        self.args = args
+        self.availability_zones = list(zones[:args.az_count])
+        child = pulumi.ResourceOptions(parent=self)
+        tags = {"network": name, **args.tags}
+
+        self.vpc = aws.ec2.Vpc(f"{name}-vpc", cidr_block=args.cidr, enable_dns_support=True,
+                               enable_dns_hostnames=True, tags={**tags, "Name": name}, opts=child)
+        self._strip_default_security_group(name)
+        self.internet_gateway = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=self.vpc.id, tags=tags, opts=child)
+        self.subnets = self._subnets(name, tags)
+        self.nat_gateways = self._nat_gateways(name, tags)
+        self.route_tables = self._route_tables(name, tags)
+        self.s3_endpoint = aws.ec2.VpcEndpoint(
+            f"{name}-s3", vpc_id=self.vpc.id, vpc_endpoint_type="Gateway",
+            service_name=f"com.amazonaws.{aws.get_region().region}.s3",
+            route_table_ids=[rt.id for tables in self.route_tables.values() for rt in tables],
+            tags=tags, opts=child)
+        self._security_groups(name, tags)
+        self.interface_endpoints = self._interface_endpoints(name, tags) if args.interface_endpoints else []
+        self.network_acls = self._network_acls(name, tags)
+        self.flow_log_group, self.flow_log = self._flow_logs(name)
+
+        self.register_outputs({
+            "vpc_id": self.vpc.id,
+            "public_subnet_ids": self.subnet_ids("public"),
+            "private_subnet_ids": self.subnet_ids("private"),
+            "isolated_subnet_ids": self.subnet_ids("isolated"),
+            "load_balancer_security_group_id": self.load_balancer_security_group.id,
+            "app_security_group_id": self.app_security_group.id,
+            "data_security_group_id": self.data_security_group.id,
+        })
+
+    def subnet_ids(self, tier: str) -> pulumi.Output[list[str]]:
+        return pulumi.Output.all(*[s.id for s in self.subnets.get(tier, [])])
+
+    def _strip_default_security_group(self, name: str) -> None:
+        # Managing the default group with no rules removes AWS's allow-all-within-group rules.
+        self.default_security_group = aws.ec2.DefaultSecurityGroup(
+            f"{name}-default-sg", vpc_id=self.vpc.id, ingress=[], egress=[],
+            tags={"Name": f"{name}-default (no rules)"}, opts=pulumi.ResourceOptions(parent=self))
+
+    def _subnets(self, name: str, tags: dict) -> dict[str, list[aws.ec2.Subnet]]:
+        return {tier: [aws.ec2.Subnet(
+            f"{name}-{tier}-{i + 1}", vpc_id=self.vpc.id, cidr_block=cidr,
+            availability_zone=self.availability_zones[i],
+            map_public_ip_on_launch=False,
+            tags={**tags, "Name": f"{name}-{tier}-{self.availability_zones[i]}", "tier": tier},
+            opts=pulumi.ResourceOptions(parent=self))
+            for i, cidr in enumerate(cidrs)]
+            for tier, cidrs in self.args.subnet_cidrs().items()}
+
+    def _nat_gateways(self, name: str, tags: dict) -> list[aws.ec2.NatGateway]:
+        count = {"none": 0, "single": 1, "one-per-az": self.args.az_count}[self.args.nat_strategy]
+        gateways = []
+        for i in range(count):
+            eip = aws.ec2.Eip(f"{name}-nat-{i + 1}", domain="vpc", tags=tags,
+                              opts=pulumi.ResourceOptions(parent=self))
+            gateways.append(aws.ec2.NatGateway(
+                f"{name}-nat-{i + 1}", allocation_id=eip.allocation_id, subnet_id=self.subnets["public"][i].id,
+                tags={**tags, "Name": f"{name}-nat-{self.availability_zones[i]}"},
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.internet_gateway])))
+        return gateways
+
+    def _route_tables(self, name: str, tags: dict) -> dict[str, list[aws.ec2.RouteTable]]:
+        """One table per tier; per AZ for the private tier when each AZ has its own NAT gateway."""
+        tables: dict[str, list[aws.ec2.RouteTable]] = {}
+        for tier, subnets in self.subnets.items():
+            per_az = tier == "private" and self.args.nat_strategy == "one-per-az"
+            tables[tier] = []
+            for i in range(len(subnets) if per_az else 1):
+                suffix = f"{tier}-{i + 1}" if per_az else tier
+                table = aws.ec2.RouteTable(f"{name}-{suffix}", vpc_id=self.vpc.id,
+                                           tags={**tags, "Name": f"{name}-{suffix}", "tier": tier},
+                                           opts=pulumi.ResourceOptions(parent=self))
+                tables[tier].append(table)
+                default_route = self._default_route(tier, i)
+                if default_route:
+                    aws.ec2.Route(f"{name}-{suffix}-default", route_table_id=table.id,
+                                  destination_cidr_block=ANYWHERE, **default_route,
+                                  opts=pulumi.ResourceOptions(parent=table))
+            for i, subnet in enumerate(subnets):
+                aws.ec2.RouteTableAssociation(f"{name}-{tier}-{i + 1}", subnet_id=subnet.id,
+                                              route_table_id=tables[tier][i if per_az else 0].id,
+                                              opts=pulumi.ResourceOptions(parent=subnet))
+        return tables
+
+    def _default_route(self, tier: str, index: int) -> dict | None:
+        if tier == "public":
+            return {"gateway_id": self.internet_gateway.id}
+        if tier == "private" and self.nat_gateways:
+            return {"nat_gateway_id": self.nat_gateways[min(index, len(self.nat_gateways) - 1)].id}
+        return None  # isolated, or private without NAT: local routes (and the S3 endpoint) only
+
+    def _security_groups(self, name: str, tags: dict) -> None:
+        args = self.args
+        child = pulumi.ResourceOptions(parent=self)
+        self.load_balancer_security_group = aws.ec2.SecurityGroup(
+            f"{name}-lb", vpc_id=self.vpc.id, description="Load balancers: HTTP and HTTPS from anywhere",
+            tags={**tags, "tier": "public", "role": "load-balancer"}, opts=child)
+        self.app_security_group = aws.ec2.SecurityGroup(
+            f"{name}-app", vpc_id=self.vpc.id,
+            description=f"Application tasks: port {args.app_port} from the load balancers only",
+            tags={**tags, "tier": "private", "role": "app"}, opts=child)
+        self.data_security_group = aws.ec2.SecurityGroup(
+            f"{name}-data", vpc_id=self.vpc.id,
+            description=f"Data stores: port {args.data_port} from the application tasks only",
+            tags={**tags, "tier": "isolated", "role": "data"}, opts=child)
+        lb, app, data = self.load_balancer_security_group, self.app_security_group, self.data_security_group
+
+        def ingress(rule: str, group, port: int, description: str, **source) -> None:
+            aws.vpc.SecurityGroupIngressRule(f"{name}-{rule}", security_group_id=group.id, ip_protocol="tcp",
+                                             from_port=port, to_port=port, description=description, **source,
+                                             opts=pulumi.ResourceOptions(parent=group))
+
+        def egress(rule: str, group, port: int, description: str, **destination) -> None:
+            aws.vpc.SecurityGroupEgressRule(f"{name}-{rule}", security_group_id=group.id, ip_protocol="tcp",
+                                            from_port=port, to_port=port, description=description, **destination,
+                                            opts=pulumi.ResourceOptions(parent=group))
+
+        for port in (80, 443):
+            ingress(f"lb-in-{port}-ipv4", lb, port, "clients (IPv4)", cidr_ipv4=ANYWHERE)
+            ingress(f"lb-in-{port}-ipv6", lb, port, "clients (IPv6)", cidr_ipv6="::/0")
+        egress("lb-out-app", lb, args.app_port, "to application tasks", referenced_security_group_id=app.id)
+        ingress("app-in-lb", app, args.app_port, "from load balancers", referenced_security_group_id=lb.id)
+        egress("app-out-https", app, 443, "AWS APIs, ECR and HTTPS dependencies", cidr_ipv4=ANYWHERE)
+        egress("app-out-data", app, args.data_port, "to data stores", referenced_security_group_id=data.id)
+        ingress("data-in-app", data, args.data_port, "from application tasks", referenced_security_group_id=app.id)
+
+    def _interface_endpoints(self, name: str, tags: dict) -> list[aws.ec2.VpcEndpoint]:
+        tier = "private" if "private" in self.subnets else "public"
+        endpoint_group = aws.ec2.SecurityGroup(
+            f"{name}-endpoints", vpc_id=self.vpc.id, description="Interface endpoints: HTTPS from the VPC",
+            tags=tags, opts=pulumi.ResourceOptions(parent=self))
+        aws.vpc.SecurityGroupIngressRule(f"{name}-endpoints-in-https", security_group_id=endpoint_group.id,
+                                         ip_protocol="tcp", from_port=443, to_port=443, cidr_ipv4=self.args.cidr,
+                                         description="HTTPS from the VPC",
+                                         opts=pulumi.ResourceOptions(parent=endpoint_group))
+        region = aws.get_region().region
+        return [aws.ec2.VpcEndpoint(
+            f"{name}-{service.replace('.', '-')}", vpc_id=self.vpc.id, vpc_endpoint_type="Interface",
+            service_name=f"com.amazonaws.{region}.{service}", private_dns_enabled=True,
+            subnet_ids=[s.id for s in self.subnets[tier]], security_group_ids=[endpoint_group.id],
+            tags=tags, opts=pulumi.ResourceOptions(parent=self))
+            for service in INTERFACE_ENDPOINT_SERVICES]
+
+    def _network_acls(self, name: str, tags: dict) -> dict[str, aws.ec2.NetworkAcl]:
+        """Stateless second line of defence; every allowed flow needs its return path (ephemeral ports)."""
+        args = self.args
+        vpc = args.cidr
+        rules = {
+            "public": {
+                "ingress": [(80, 80, ANYWHERE), (443, 443, ANYWHERE), (args.app_port, args.app_port, vpc),
+                            (*EPHEMERAL_PORTS, ANYWHERE)],
+                "egress": [(80, 80, ANYWHERE), (443, 443, ANYWHERE), (args.app_port, args.app_port, vpc),
+                           (*EPHEMERAL_PORTS, ANYWHERE)],
+            },
+            "private": {
+                "ingress": [(args.app_port, args.app_port, vpc), (*EPHEMERAL_PORTS, ANYWHERE)],
+                "egress": [(443, 443, ANYWHERE), (args.data_port, args.data_port, vpc), (*EPHEMERAL_PORTS, vpc)],
+            },
+            "isolated": {
+                "ingress": [(args.data_port, args.data_port, args.tier_block("private") if "private" in self.subnets
+                             else args.tier_block("public"))],
+                "egress": [(*EPHEMERAL_PORTS, vpc)],
+            },
+        }
+        acls = {}
+        for tier, subnets in self.subnets.items():
+            acl = aws.ec2.NetworkAcl(f"{name}-{tier}", vpc_id=self.vpc.id, subnet_ids=[s.id for s in subnets],
+                                     tags={**tags, "Name": f"{name}-{tier}", "tier": tier},
+                                     opts=pulumi.ResourceOptions(parent=self))
+            for direction, entries in rules[tier].items():
+                for n, (from_port, to_port, cidr) in enumerate(entries, start=1):
+                    aws.ec2.NetworkAclRule(
+                        f"{name}-{tier}-{direction}-{n * 100}", network_acl_id=acl.id, rule_number=n * 100,
+                        egress=direction == "egress", protocol="tcp", rule_action="allow",
+                        cidr_block=cidr, from_port=from_port, to_port=to_port,
+                        opts=pulumi.ResourceOptions(parent=acl))
+            acls[tier] = acl
+        return acls
+
+    def _flow_logs(self, name: str) -> tuple[aws.cloudwatch.LogGroup, aws.ec2.FlowLog]:
+        group = log_group(f"{name}-flow-logs", self.args.flow_log_retention_days, self)
+        account = aws.get_caller_identity().account_id
+        role = iam.service_role(
+            f"{name}-flow-logs", "vpc-flow-logs.amazonaws.com", iam.policy_document([iam.statement(
+                ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                [pulumi.Output.concat(group.arn, ":*")])], self),
+            self, "VPC flow logs delivery to its own log group", source_account=account)
+        flow_log = aws.ec2.FlowLog(f"{name}-flow-log", vpc_id=self.vpc.id, traffic_type="ALL",
+                                   log_destination_type="cloud-watch-logs", log_destination=group.arn,
+                                   iam_role_arn=role.arn, max_aggregation_interval=60,
+                                   opts=pulumi.ResourceOptions(parent=self))
+        return group, flow_log

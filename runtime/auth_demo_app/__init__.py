@@ -1,0 +1,1 @@
+"""Demo app behind the auth front: echoes the identity headers it receives."""

@@ -1,0 +1,7 @@
+"""Container entrypoint: `python -m runtime.thumbnail`."""
+
+import sys
+
+from runtime.thumbnail.worker import main
+
+sys.exit(main())

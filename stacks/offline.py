@@ -1,0 +1,166 @@
+"""The offline plan: every stack of an environment evaluated with the Pulumi SDK's own mock engine.
+
+No CLI, no provider plugins, no credentials, no network. Each stack runs its real program in dependency
+order; what the program registers is recorded as the engine would receive it (type token, name, parent,
+camelCase inputs, secrets masked), and each stack's outputs are fed to its downstream ``StackReference``s.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc
+from pulumi.runtime.config import set_all_config
+from pulumi.runtime.settings import set_root_resource
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+import programs
+from stacks.mocks import ProviderMocks, SecretValue
+from stacks.project import PROJECT, Environment, StackSpec
+
+SECRET = "[secret]"
+
+
+@dataclass
+class PlannedResource:
+    urn: str
+    type: str
+    name: str
+    parent: str | None
+    inputs: dict[str, Any]
+    custom: bool
+
+    def to_json(self) -> dict:
+        return {"urn": self.urn, "type": self.type, "name": self.name, "parent": self.parent, "inputs": self.inputs}
+
+
+@dataclass
+class StackPlan:
+    spec: StackSpec
+    resources: list[PlannedResource] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)
+    """Output values; secret ones wrapped in SecretValue."""
+
+    def to_json(self) -> dict:
+        return {"name": self.spec.name, "program": self.spec.program, "depends_on": self.spec.depends_on,
+                "resources": [r.to_json() for r in self.resources],
+                "outputs": {k: SECRET if isinstance(v, SecretValue) else v for k, v in self.outputs.items()}}
+
+    def of_type(self, type_token: str) -> list[PlannedResource]:
+        return [r for r in self.resources if r.type == type_token]
+
+
+def _mask_secrets(value: Any) -> Any:
+    if rpc.is_rpc_secret(value):
+        return SECRET
+    if isinstance(value, dict):
+        return {k: _mask_secrets(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_mask_secrets(v) for v in value]
+    if isinstance(value, pulumi.asset.Archive | pulumi.asset.Asset):
+        return _describe_asset(value)
+    if isinstance(value, float) and value.is_integer():
+        return int(value)  # the wire format has only doubles
+    return value
+
+
+def _unwrap_secrets(value: Any) -> Any:
+    value = rpc.unwrap_rpc_secret(value)
+    if isinstance(value, dict):
+        return {k: _unwrap_secrets(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_unwrap_secrets(v) for v in value]
+    return value
+
+
+def _describe_asset(value: Any) -> dict:
+    if isinstance(value, pulumi.FileArchive | pulumi.FileAsset):
+        path = os.path.relpath(value.path, os.getcwd()) if os.path.isabs(value.path) else value.path
+        return {"kind": type(value).__name__, "path": path}
+    if isinstance(value, pulumi.AssetArchive):
+        return {"kind": "AssetArchive", "assets": {k: _describe_asset(v) for k, v in value.assets.items()}}
+    if isinstance(value, pulumi.StringAsset):
+        return {"kind": "StringAsset", "text": value.text}
+    return {"kind": type(value).__name__}
+
+
+class RecordingMonitor(pulumi_mocks.MockMonitor):
+    """The SDK's mock monitor, also recording each registration as the engine receives it."""
+
+    def __init__(self, mocks: ProviderMocks):
+        super().__init__(mocks)
+        self.recorded: list[PlannedResource] = []
+
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        # The engine leaves the root Stack out of its children's URNs; the SDK's mock monitor does not.
+        if parent and parent.split("::")[2] == "pulumi:pulumi:Stack":
+            parent = ""
+        return super().make_urn(parent, type_, name)
+
+    def _record(self, request, custom: bool) -> None:
+        inputs = rpc.deserialize_properties(request.object if hasattr(request, "object") else request.properties)
+        self.recorded.append(PlannedResource(
+            urn=self.make_urn(request.parent, request.type, request.name), type=request.type, name=request.name,
+            parent=request.parent or None, inputs=_mask_secrets(inputs), custom=custom))
+
+    def RegisterResource(self, request):
+        if request.type != "pulumi:pulumi:Stack":
+            self._record(request, bool(request.custom))
+        return super().RegisterResource(request)
+
+    def ReadResource(self, request):
+        self._record(request, True)
+        return super().ReadResource(request)
+
+
+def evaluate_stack(spec: StackSpec, upstream_outputs: dict[str, dict[str, Any]],
+                   monitor: RecordingMonitor | None = None, mocks: ProviderMocks | None = None,
+                   main: Callable[[], None] | None = None) -> StackPlan:
+    """Runs one stack's program under the mock engine; raises what the program raises.
+
+    Pass a ``monitor`` to inspect what was registered even when the program fails, and ``main`` to run
+    other code than the stack's program (tests of single components)."""
+    values, secret_keys = spec.engine_config()
+    gcp = {k.split(":", 1)[1]: v for k, v in values.items() if k.startswith("gcp:")}
+    mocks = mocks or ProviderMocks(region=spec.region, stack_outputs=upstream_outputs,
+                                   gcp_project=gcp.get("project", "cloud-patterns-dev"),
+                                   gcp_region=gcp.get("region", "us-central1"))
+    monitor = monitor or RecordingMonitor(mocks)
+    monitor.mocks = mocks
+    set_root_resource(None)  # a fresh root Stack resource for every stack
+    set_all_config(values, secret_keys)
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=spec.name, preview=False, monitor=monitor,
+                             organization="organization")
+    root = pulumi.runtime.settings.get_root_resource()
+    _sync_await(run_pulumi_func(main or (lambda: programs.run(spec.program))))
+    plan = StackPlan(spec, resources=list(monitor.recorded))
+    for name, value in root.outputs.items():
+        output = pulumi.Output.from_input(value)
+        resolved = _unwrap_secrets(_sync_await(output.future()))
+        plan.outputs[name] = SecretValue(resolved) if _sync_await(output.is_secret()) else resolved
+    return plan
+
+
+def plan_environment(environment: Environment, selected: list[str] | None = None) -> list[StackPlan]:
+    """Plans ``selected`` stacks (all when None) and, to feed their stack references, their upstream stacks.
+
+    Returns the plans of the selected stacks, in dependency order."""
+    selected = selected or list(environment.stacks)
+    outputs: dict[str, dict[str, Any]] = {}
+    plans = []
+    for name in environment.dependencies(selected):
+        spec = environment.stacks[name]
+        plan = evaluate_stack(spec, {u: outputs[u] for u in spec.depends_on})
+        outputs[name] = plan.outputs
+        if name in selected:
+            plans.append(plan)
+    return plans
+
+
+def plan_document(environment: Environment, plans: list[StackPlan]) -> dict:
+    return {"environment": environment.name, "stacks": [p.to_json() for p in plans]}

@@ -1,0 +1,41 @@
+"""Shared fixtures: run a program under the SDK's mock engine, the way the offline plan does."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from stacks.offline import RecordingMonitor, StackPlan, evaluate_stack
+from stacks.project import PROJECT, StackSpec
+
+
+def make_spec(program: str, config: dict[str, Any] | None = None, *, environment: str = "test",
+              short_name: str | None = None, upstream: dict[str, str] | None = None,
+              region: str = "us-east-1") -> StackSpec:
+    short_name = short_name or program
+    full_config = {"aws:region": region, f"{PROJECT}:program": program, f"{PROJECT}:environment": environment,
+                   **({f"{PROJECT}:upstream": upstream} if upstream else {})}
+    for key, value in (config or {}).items():
+        full_config[key if ":" in key else f"{PROJECT}:{key}"] = value
+    return StackSpec(name=f"{environment}-{short_name}", environment=environment, short_name=short_name,
+                     program=program, upstream=upstream or {}, config=full_config, path=Path("."))
+
+
+def run_program(program: str, config: dict[str, Any] | None = None, *, upstream_outputs: dict | None = None,
+                monitor: RecordingMonitor | None = None, mocks=None, **spec_kwargs) -> StackPlan:
+    """Evaluates ``programs/<program>.py`` with ``config`` (keys without namespace are the project's)."""
+    return evaluate_stack(make_spec(program, config, **spec_kwargs), upstream_outputs or {}, monitor, mocks)
+
+
+@pytest.fixture(scope="session")
+def network_outputs() -> dict[str, dict]:
+    """The outputs of a planned dev-style network stack, keyed as upstream stacks are (``test-network``)."""
+    plan = run_program("network", {"network": {"nat_strategy": "none"}})
+    return {"test-network": plan.outputs}
+
+
+def run_components(main, config: dict[str, Any] | None = None, **kwargs) -> StackPlan:
+    """Runs ``main`` (code that builds components) under the mock engine, as a stack of a test program."""
+    return evaluate_stack(make_spec("network", config, short_name="components"), kwargs.pop("upstream_outputs", {}),
+                          kwargs.pop("monitor", None), kwargs.pop("mocks", None), main=main)
