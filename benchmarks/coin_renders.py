@@ -181,7 +181,7 @@ def _cast_shadows(rng, coins, light_azimuth, width, height) -> np.ndarray:
         x, y = coin.center
         radius = coin.diameter_px / 2
         cv2.circle(occluder, _fixed(x + dx, y + dy), _fixed_len(radius), 1.0, -1, cv2.LINE_AA, shift=4)
-        cv2.circle(contact, _fixed(x, y), _fixed_len(radius * 1.02), 1.0, -1, cv2.LINE_AA, shift=4)
+        cv2.circle(contact, _fixed(x, y), _fixed_len(radius), 1.0, -1, cv2.LINE_AA, shift=4)
     softness = rng.uniform(0.05, 0.3) * mean_radius
     strength = rng.uniform(0.2, 0.55)
     shadow = cv2.GaussianBlur(occluder, (0, 0), softness) * strength

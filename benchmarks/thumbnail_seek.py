@@ -26,6 +26,7 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -45,6 +46,7 @@ DURATION_SECONDS = 180
 POSITION_PERCENT = 80
 BUCKET = "bench-media"
 KEY = "video/bench.mp4"
+OBJECT_PATH = f"/{BUCKET}/{KEY}"
 REGION = "us-east-1"
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_REGION": REGION}
 
@@ -77,6 +79,7 @@ class CountingProxy:
     def __init__(self, upstream: str):
         self.upstream = urlsplit(upstream)
         self.bytes_by_path: dict[str, int] = {}
+        self.requests_by_path: dict[str, int] = {}
         self.lock = threading.Lock()
         proxy = self
 
@@ -114,11 +117,19 @@ class CountingProxy:
         with self.lock:
             return self.bytes_by_path.get(path, 0)
 
+    def requests(self, path: str) -> int:
+        with self.lock:
+            return self.requests_by_path.get(path, 0)
+
     def reset(self) -> None:
         with self.lock:
             self.bytes_by_path.clear()
+            self.requests_by_path.clear()
 
     def forward(self, handler: http.server.BaseHTTPRequestHandler) -> None:
+        path = urlsplit(handler.path).path
+        with self.lock:
+            self.requests_by_path[path] = self.requests_by_path.get(path, 0) + 1
         length = int(handler.headers.get("Content-Length") or 0)
         body = handler.rfile.read(length) if length else None
         headers = {k: v for k, v in handler.headers.items() if k.lower() not in self.HOP_BY_HOP}
@@ -155,13 +166,57 @@ class CountingProxy:
                 self.bytes_by_path[path] = self.bytes_by_path.get(path, 0) + len(chunk)
 
 
-def timed(command: list[str], env: dict[str, str]) -> float:
+def timed(command: list[str], env: dict[str, str], cpus: set[int] | None) -> float:
     start = time.perf_counter()
-    result = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600,
+        preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None,
+    )
     elapsed = time.perf_counter() - start
     if result.returncode != 0:
         raise SystemExit(f"{command[:3]} failed:\n{result.stderr}")
     return elapsed
+
+
+@dataclass
+class Run:
+    seconds: float
+    bytes_read: int
+    requests: int
+    image: np.ndarray
+
+
+def run_worker(proxy: CountingProxy, s3, env: dict[str, str], cpus: set[int] | None) -> Run:
+    proxy.reset()
+    name = f"bench-{len(cpus) if cpus else 'all'}.png"
+    seconds = timed(
+        [sys.executable, "-m", "runtime.thumbnail"],
+        {
+            **env,
+            "AWS_ENDPOINT_URL": proxy.url,
+            "INPUT_VIDEO_FILE_URL": f"s3://{BUCKET}/{KEY}",
+            "POSITION_TIME_DURATION": f"{POSITION_PERCENT}%",
+            "OUTPUT_S3_PATH": f"{BUCKET}/thumbnail",
+            "OUTPUT_THUMBS_FILE_NAME": name,
+        },
+        cpus,
+    )
+    png = s3.get_object(Bucket=BUCKET, Key=f"thumbnail/{name}")["Body"].read()
+    image = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR)
+    return Run(seconds, proxy.bytes_read(OBJECT_PATH), proxy.requests(OBJECT_PATH), image)
+
+
+def run_seed(proxy: CountingProxy, ffmpeg: str, env: dict[str, str], cpus: set[int] | None, position: float) -> Run:
+    proxy.reset()
+    with tempfile.TemporaryDirectory() as workdir:
+        png = Path(workdir) / "seed.png"
+        seconds = timed(
+            [ffmpeg, "-hide_banner", "-loglevel", "error", "-nostdin", "-i", f"{proxy.url}{OBJECT_PATH}",
+             "-ss", f"{position:g}", "-vframes", "1", "-update", "1", "-y", str(png)],
+            env,
+            cpus,
+        )
+        return Run(seconds, proxy.bytes_read(OBJECT_PATH), proxy.requests(OBJECT_PATH), cv2.imread(str(png)))
 
 
 def main() -> None:
@@ -169,10 +224,13 @@ def main() -> None:
     video = ensure_video(ffmpeg)
     size = video.stat().st_size
     position = DURATION_SECONDS * POSITION_PERCENT / 100
+    all_cpus = len(os.sched_getaffinity(0))
+    one_cpu = {min(os.sched_getaffinity(0))}
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
+    results: dict[str, Run] = {}
     try:
         host, port = server.get_host_and_port()
         emulator = f"http://{host}:{port}"
@@ -180,50 +238,32 @@ def main() -> None:
                           aws_access_key_id="bench", aws_secret_access_key="bench")
         s3.create_bucket(Bucket=BUCKET)
         s3.upload_file(str(video), BUCKET, KEY)
-        # The seed needed public objects; the worker does not.
+        # The seed read the object through a public URL; the worker needs no public object.
         s3.put_object_acl(Bucket=BUCKET, Key=KEY, ACL="public-read")
-        object_path = f"/{BUCKET}/{KEY}"
-
-        with CountingProxy(emulator) as proxy, tempfile.TemporaryDirectory() as workdir:
-            base_env = {"PATH": os.environ["PATH"], "FFMPEG_BINARY": ffmpeg, **CREDENTIALS}
-
-            worker_env = {
-                **base_env,
-                "AWS_ENDPOINT_URL": proxy.url,
-                "INPUT_VIDEO_FILE_URL": f"s3://{BUCKET}/{KEY}",
-                "POSITION_TIME_DURATION": f"{POSITION_PERCENT}%",
-                "OUTPUT_S3_PATH": f"{BUCKET}/thumbnail",
-                "OUTPUT_THUMBS_FILE_NAME": "bench.png",
-            }
-            worker_seconds = timed([sys.executable, "-m", "runtime.thumbnail"], worker_env)
-            worker_bytes = proxy.bytes_read(object_path)
-            worker_png = s3.get_object(Bucket=BUCKET, Key="thumbnail/bench.png")["Body"].read()
-
-            proxy.reset()
-            seed_png_path = Path(workdir) / "seed.png"
-            seed_command = [ffmpeg, "-hide_banner", "-loglevel", "error", "-nostdin",
-                            "-i", f"{proxy.url}{object_path}", "-ss", f"{position:g}", "-vframes", "1",
-                            "-update", "1", "-y", str(seed_png_path)]
-            seed_seconds = timed(seed_command, base_env)
-            seed_bytes = proxy.bytes_read(object_path)
-            seed_image = cv2.imread(str(seed_png_path))
+        env = {"PATH": os.environ["PATH"], "FFMPEG_BINARY": ffmpeg, **CREDENTIALS}
+        with CountingProxy(emulator) as proxy:
+            for label, cpus in ((f"{all_cpus} CPUs", None), ("1 CPU", one_cpu)):
+                results[f"seed, {label}"] = run_seed(proxy, ffmpeg, env, cpus, position)
+                results[f"worker, {label}"] = run_worker(proxy, s3, env, cpus)
     finally:
         server.stop()
 
-    worker_image = cv2.imdecode(np.frombuffer(worker_png, np.uint8), cv2.IMREAD_COLOR)
-    difference = float(np.abs(worker_image.astype(int) - seed_image.astype(int)).mean())
-
     mib = 1024 * 1024
-    print(f"\nthumbnail at {POSITION_PERCENT}% ({position:g} s) of a {DURATION_SECONDS} s 1280x720 H.264 video, "
-          f"{size / mib:.1f} MiB, served over HTTP by moto through a counting proxy; {os.cpu_count()} CPUs\n")
-    print(f"{'':28}{'wall time':>12}{'bytes read':>16}{'of object':>12}")
-    print(f"{'seed (-ss after -i)':28}{seed_seconds:>11.2f}s{seed_bytes / mib:>12.1f} MiB{seed_bytes / size:>12.1%}")
-    print(f"{'worker (whole process)':28}{worker_seconds:>11.2f}s{worker_bytes / mib:>12.1f} MiB"
-          f"{worker_bytes / size:>12.1%}")
-    print(f"\nworker is {seed_seconds / worker_seconds:.1f}x faster and reads "
-          f"{seed_bytes / max(worker_bytes, 1):.0f}x fewer bytes "
-          f"(targets: >= 10x faster, < 10% of the object)")
-    print(f"mean absolute pixel difference between the two thumbnails: {difference:.2f} (0-255 scale)")
+    version = subprocess.run([ffmpeg, "-version"], capture_output=True, text=True).stdout.split("\n", 1)[0]
+    print(f"\nthumbnail at {POSITION_PERCENT}% ({position:g} s) of a {DURATION_SECONDS} s 1280x720 H.264 video "
+          f"({size / mib:.1f} MiB), read over HTTP from moto through a counting proxy; {version}\n")
+    print(f"{'':18}{'wall time':>10}{'bytes read':>14}{'of object':>11}{'requests':>10}")
+    for label, run in results.items():
+        print(f"{label:18}{run.seconds:>9.2f}s{run.bytes_read / mib:>10.1f} MiB{run.bytes_read / size:>11.1%}"
+              f"{run.requests:>10}")
+    print()
+    for label in (f"{all_cpus} CPUs", "1 CPU"):
+        seed, worker = results[f"seed, {label}"], results[f"worker, {label}"]
+        difference = float(np.abs(seed.image.astype(int) - worker.image.astype(int)).mean())
+        print(f"{label}: worker {seed.seconds / worker.seconds:.1f}x faster, reads "
+              f"{seed.bytes_read / max(worker.bytes_read, 1):.0f}x fewer bytes; "
+              f"thumbnails differ by {difference:.2f}/255 per pixel on average")
+    print("targets: >= 10x faster, < 10% of the object read")
 
 
 if __name__ == "__main__":

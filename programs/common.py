@@ -35,6 +35,10 @@ def load_args(section: str, args_type: type[T], **overrides: Any) -> T:
     if not isinstance(raw, dict):
         raise ConfigError(f"{PROJECT}:{section}: expected a mapping of settings, got {raw!r}")
     fields = {f.name for f in dataclasses.fields(args_type) if f.init}  # type: ignore[arg-type]
+    from_upstream = sorted(set(raw) & set(overrides))
+    if from_upstream:
+        raise ConfigError(f"{PROJECT}:{section}.{from_upstream[0]}: set by an upstream stack, not by config; "
+                          f"remove it")
     unknown = sorted(set(raw) - fields)
     if unknown:
         raise ConfigError(f"{PROJECT}:{section}.{unknown[0]}: unknown setting; allowed: "

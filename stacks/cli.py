@@ -1,23 +1,53 @@
-"""Command line of the driver: a thin layer over functions a Python script can call."""
+"""Command line of the driver: a thin layer over functions a Python script can call (``stacks.driver``)."""
 from __future__ import annotations
 
 import json
 import sys
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.markdown import Markdown
+from rich.table import Table
 from rich.tree import Tree
 
+from policies.evaluate import policy_gate
+from stacks import driver, graph as stack_graph
+from stacks.changes import StackChanges
+from stacks.cost import CostError, estimate, estimate_markdown, report_section
+from stacks.diff import OFFLINE_NOTE, diff_against, diff_documents
+from stacks.markdown import Report, render as render_markdown
 from stacks.offline import SECRET, StackPlan, plan_document, plan_environment
-from stacks.project import ProjectError, load_environment
+from stacks.orchestrator import Engine, Operation, RunSummary, check_destroy, select
+from stacks.progress import SYMBOLS, JsonLines, LiveView, render_summary
+from stacks.project import Environment, ProjectError, load_environment
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 err = Console(stderr=True)
 out = Console()
 
+EnvironmentArg = Annotated[str, typer.Argument(help="Environment, e.g. dev or prod.")]
 StackOption = Annotated[Optional[list[str]], typer.Option(
     "--stack", "-s", help="A stack to act on, short (network) or full (dev-network) name; repeatable.")]
+WithDepsOption = Annotated[bool, typer.Option(
+    "--with-deps", help="Also act on the stacks the selected ones depend on.")]
+WithDependentsOption = Annotated[bool, typer.Option(
+    "--with-dependents", help="Also act on the stacks that depend on the selected ones.")]
+ParallelOption = Annotated[int, typer.Option(
+    "--parallel", "-p", min=1, help="At most this many stacks run at once (independent stacks only).")]
+JsonOption = Annotated[bool, typer.Option(
+    "--json", help="Machine-readable output: one JSON object per event, then the summary.")]
+MarkdownOption = Annotated[Optional[Path], typer.Option(
+    "--markdown", help="Write a Markdown summary of the changes (for a pull-request comment) to this file.")]
+
+
+@dataclass(frozen=True)
+class Selection:
+    stacks: list[str] | None = None
+    with_deps: bool = False
+    with_dependents: bool = False
 
 
 @app.callback()
@@ -26,32 +56,293 @@ def root() -> None:
 
 
 def fail(message: str, code: int = 2) -> None:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
+def load(environment: str, selection: Selection) -> tuple[Environment, list[str]]:
+    """The environment and the selected stacks, or a clear error before anything runs."""
+    try:
+        env = load_environment(environment)
+        return env, select(env, selection.stacks, selection.with_deps, selection.with_dependents)
+    except ProjectError as error:
+        fail(str(error))
+
+
+def make_engine() -> Engine:
+    """The Automation API engine, once the Pulumi CLI and the secrets passphrase are known to be there."""
+    try:
+        return driver.default_engine()
+    except ProjectError as error:
+        fail(str(error))
+
+
+def on_interrupt(count: int) -> None:
+    if count == 1:
+        err.print("[yellow]cancelling:[/] no new stack starts; running updates finish the operations in flight, "
+                  "save their state and release their locks. Ctrl-C again to stop them at once.")
+    else:
+        err.print("[red]stopping the running updates at once[/]")
+
+
+def execute(operation: Operation, env: Environment, names: list[str], engine: Engine, parallel: int,
+            as_json: bool, diff: bool = False) -> RunSummary:
+    """Runs the operation with a live view (or JSON lines) and prints the summary."""
+    view = JsonLines(sys.stdout) if as_json else LiveView(out, env.name, operation.value, names)
+    try:
+        with view:
+            summary = driver.run(env, operation, names, parallel=parallel, diff=diff, engine=engine,
+                                 listener=view, on_interrupt=on_interrupt)
+    except ProjectError as error:
+        fail(str(error))
+    if as_json:
+        view.summary(summary)
+    else:
+        out.print(render_summary(summary))
+    return summary
+
+
+def finish(summary: RunSummary) -> None:
+    raise typer.Exit(summary.exit_code)
+
+
+def cloud_run(operation: Operation, environment: str, selection: Selection, parallel: int, as_json: bool,
+              diff: bool = False) -> RunSummary:
+    env, names = load(environment, selection)
+    return execute(operation, env, names, make_engine(), parallel, as_json, diff)
+
+
+# ----- cloud commands (need the Pulumi CLI) -----------------------------------------------------------
 @app.command()
-def plan(environment: Annotated[str, typer.Argument(help="Environment, e.g. dev or prod.")],
+def up(environment: EnvironmentArg, stack: StackOption = None, with_deps: WithDepsOption = False,
+       with_dependents: WithDependentsOption = False, parallel: ParallelOption = 4,
+       as_json: JsonOption = False) -> None:
+    """Create or update the stacks, upstream first, independent stacks in parallel."""
+    finish(cloud_run(Operation.UP, environment, Selection(stack, with_deps, with_dependents), parallel, as_json))
+
+
+@app.command()
+def preview(environment: EnvironmentArg, stack: StackOption = None, with_deps: WithDepsOption = False,
+            with_dependents: WithDependentsOption = False, parallel: ParallelOption = 4,
+            as_json: JsonOption = False,
+            diff: Annotated[bool, typer.Option("--diff", help="Show each stack's property-level diff.")] = False,
+            markdown: MarkdownOption = None) -> None:
+    """Show what up would change (stacks read their upstream stacks' deployed outputs)."""
+    summary = cloud_run(Operation.PREVIEW, environment, Selection(stack, with_deps, with_dependents), parallel,
+                        as_json, diff)
+    if diff and not as_json:
+        print_diffs(summary)
+    if markdown:
+        report = Report(f"Pulumi preview: {summary.environment}", summary.stack_changes(),
+                        intro="Cloud preview with the stacks' deployed state; the policy packs ran on it.")
+        extend_preview_report(report, summary)
+        write_report(report, markdown)
+    finish(summary)
+
+
+def extend_preview_report(report: Report, summary: RunSummary) -> None:
+    """Further sections of the preview's Markdown summary (``report.add_section(title, markdown)``)."""
+    report.add_section("Cost", report_section(load_environment(summary.environment),
+                                              [o.stack for o in summary.outcomes]))
+
+
+def print_diffs(summary: RunSummary) -> None:
+    for outcome in summary.outcomes:
+        if outcome.result is not None and outcome.result.diff:
+            out.rule(outcome.stack)
+            out.print(outcome.result.diff, highlight=False, markup=False)
+
+
+@app.command()
+def destroy(environment: EnvironmentArg, stack: StackOption = None, with_deps: WithDepsOption = False,
+            with_dependents: WithDependentsOption = False, parallel: ParallelOption = 4,
+            as_json: JsonOption = False,
+            yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False) -> None:
+    """Delete the stacks' resources, dependents first. Refuses while deployed dependents are not selected."""
+    env, names = load(environment, Selection(stack, with_deps, with_dependents))
+    engine = make_engine()
+    try:
+        check_destroy(env, names, engine.deployed(env.dependents(names)))
+    except ProjectError as error:
+        fail(str(error))
+    confirm(f"Destroy every resource of {', '.join(names)}?", yes)
+    finish(execute(Operation.DESTROY, env, names, engine, parallel, as_json))
+
+
+def confirm(question: str, yes: bool) -> None:
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        fail("destroy asks for confirmation; not running interactively, pass --yes")
+    if not typer.confirm(question, default=False):
+        fail("nothing destroyed", code=1)
+
+
+@app.command()
+def refresh(environment: EnvironmentArg, stack: StackOption = None, with_deps: WithDepsOption = False,
+            with_dependents: WithDependentsOption = False, parallel: ParallelOption = 4,
+            as_json: JsonOption = False) -> None:
+    """Bring the stacks' state in line with what exists in the cloud."""
+    finish(cloud_run(Operation.REFRESH, environment, Selection(stack, with_deps, with_dependents), parallel,
+                     as_json))
+
+
+@app.command()
+def outputs(environment: EnvironmentArg, stack: StackOption = None, with_deps: WithDepsOption = False,
+            with_dependents: WithDependentsOption = False, parallel: ParallelOption = 4,
+            as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document of every stack's "
+                                                                 "outputs.")] = False,
+            show_secrets: Annotated[bool, typer.Option(help="Show secret outputs instead of [secret].")] = False
+            ) -> None:
+    """Print the stacks' outputs."""
+    env, names = load(environment, Selection(stack, with_deps, with_dependents))
+    engine = make_engine()
+    try:
+        summary = driver.run(env, Operation.OUTPUTS, names, parallel=parallel, engine=engine,
+                             on_interrupt=on_interrupt)
+    except ProjectError as error:
+        fail(str(error))
+    if as_json:
+        document = {"environment": env.name, "stacks": {}, "errors": {}}
+        for outcome in summary.outcomes:
+            if outcome.result is not None and outcome.result.outputs is not None:
+                document["stacks"][outcome.stack] = outcome.to_json(show_secrets)["outputs"]
+            else:
+                document["errors"][outcome.stack] = outcome.error or outcome.reason
+        sys.stdout.write(json.dumps(document, indent=2, default=str) + "\n")
+    else:
+        print_outputs(summary, show_secrets)
+    finish(summary)
+
+
+def print_outputs(summary: RunSummary, show_secrets: bool) -> None:
+    for outcome in summary.outcomes:
+        if outcome.result is None or outcome.result.outputs is None:
+            err.print(f"[red]{outcome.stack}[/]: {outcome.error or outcome.reason}", highlight=False)
+            continue
+        table = Table(title=outcome.stack, title_justify="left", show_header=False)
+        for name, output in sorted(outcome.result.outputs.items()):
+            shown = SECRET if output.secret and not show_secrets else json.dumps(output.value, default=str)
+            table.add_row(name, shown)
+        out.print(table)
+
+
+# ----- offline commands (no CLI, no cloud) ------------------------------------------------------------
+@app.command()
+def graph(environment: EnvironmentArg, stack: StackOption = None, with_deps: WithDepsOption = False,
+          with_dependents: WithDependentsOption = False,
+          mermaid: Annotated[bool, typer.Option("--mermaid", help="Print a Mermaid flowchart.")] = False,
+          as_json: Annotated[bool, typer.Option("--json", help="Print the graph as JSON.")] = False) -> None:
+    """Show the dependency graph of the stacks: what runs before what, and what runs in parallel."""
+    env, names = load(environment, Selection(stack, with_deps, with_dependents))
+    if as_json:
+        sys.stdout.write(json.dumps(stack_graph.to_json(env, names), indent=2) + "\n")
+    else:
+        sys.stdout.write((stack_graph.to_mermaid if mermaid else stack_graph.to_text)(env, names) + "\n")
+
+
+@app.command()
+def plan(environment: EnvironmentArg,
          offline: Annotated[bool, typer.Option(help="Evaluate with the SDK's mock engine: no cloud, no CLI.")] = False,
          as_json: Annotated[bool, typer.Option("--json", help="Print the plan document as JSON on stdout.")] = False,
-         stack: StackOption = None) -> None:
+         stack: StackOption = None, with_deps: WithDepsOption = False,
+         with_dependents: WithDependentsOption = False,
+         diff_against: Annotated[Optional[str], typer.Option(
+             "--diff-against", metavar="GIT-REF",
+             help="Compare with the offline plan of this git ref (e.g. origin/main) and summarise the changes.")] = None,
+         markdown: MarkdownOption = None) -> None:
     """Plan every stack of an environment (or the selected ones) in dependency order."""
     if not offline:
         fail("plan runs only --offline; for a cloud preview use `python -m stacks preview`")
+    env, names = load(environment, Selection(stack, with_deps, with_dependents))
+    if diff_against:
+        offline_diff(env, names, diff_against, as_json, markdown)
+        return
+    plans = offline_plans(env, names)
+    if markdown:
+        report = Report(f"Offline plan: {env.name} (as a new environment)",
+                        diff_documents({"stacks": []}, plan_document(env, plans)), intro=OFFLINE_NOTE)
+        extend_offline_report(report, env, names, plans=plans)
+        write_report(report, markdown)
+    if as_json:
+        document = plan_document(env, plans)
+        violated = policy_gate(plans, err, document)  # adds each stack's "policy" section
+        sys.stdout.write(json.dumps(document, indent=2, sort_keys=False, default=str) + "\n")
+    else:
+        for stack_plan in plans:
+            out.print(render_plan(stack_plan))
+        total = sum(len(p.resources) for p in plans)
+        out.print(f"[bold]{env.name}[/]: {len(plans)} stacks, {total} resources planned offline")
+        violated = policy_gate(plans, out)
+    if violated:
+        raise typer.Exit(1)  # a mandatory policy is violated
+
+
+@app.command()
+def cost(environment: EnvironmentArg, stack: StackOption = None,
+         as_json: Annotated[bool, typer.Option("--json", help="Print the estimate as JSON on stdout.")] = False,
+         usage: Annotated[Optional[Path], typer.Option(
+             help="YAML file of monthly usage that turns usage-based prices into a monthly total.")] = None) -> None:
+    """Estimate each stack's fixed monthly cost and its usage-based prices, from the offline plan."""
     try:
-        env = load_environment(environment)
-        plans = plan_environment(env, env.resolve(stack))
-    except ProjectError as error:
+        result = estimate(environment, stack, usage)
+    except (ProjectError, CostError) as error:
         fail(str(error))
     except Exception as error:  # a program's own error (e.g. invalid config): its message, no traceback
         fail(f"{type(error).__name__}: {error}")
     if as_json:
-        sys.stdout.write(json.dumps(plan_document(env, plans), indent=2, sort_keys=False, default=str) + "\n")
+        sys.stdout.write(json.dumps(result.to_json(), indent=2) + "\n")
         return
-    for stack_plan in plans:
-        out.print(render_plan(stack_plan))
-    total = sum(len(p.resources) for p in plans)
-    out.print(f"[bold]{env.name}[/]: {len(plans)} stacks, {total} resources planned offline")
+    out.print(Markdown(estimate_markdown(result, collapsible=False)))
+
+
+def offline_plans(env: Environment, names: list[str]) -> list[StackPlan]:
+    try:
+        return plan_environment(env, names)
+    except ProjectError as error:
+        fail(str(error))
+    except Exception as error:  # a program's own error (e.g. invalid config): its message, no traceback
+        fail(f"{type(error).__name__}: {error}")
+
+
+def offline_diff(env: Environment, names: list[str], ref: str, as_json: bool, markdown: Path | None) -> None:
+    try:
+        commit, changes = diff_against(env.name, ref, selected=names)
+    except ProjectError as error:
+        fail(str(error))
+    if markdown:
+        report = Report(f"Offline plan diff: {env.name}, {ref} ({commit}) → this change", changes,
+                        intro=OFFLINE_NOTE)
+        extend_offline_report(report, env, names, base_ref=ref)
+        write_report(report, markdown)
+    if as_json:
+        document = {"environment": env.name, "base": ref, "commit": commit, "stacks": [c.to_json() for c in changes]}
+        sys.stdout.write(json.dumps(document, indent=2) + "\n")
+    else:
+        for stack_changes in changes:
+            out.print(render_changes(stack_changes))
+
+
+def extend_offline_report(report: Report, env: Environment, names: list[str], base_ref: str | None = None,
+                          plans: list[StackPlan] | None = None) -> None:
+    """Further sections of the offline plan's Markdown summary (``report.add_section(title, markdown)``)."""
+    report.add_section("Cost", report_section(env, names, base_ref, plans))
+
+
+def write_report(report: Report, path: Path) -> None:
+    path.write_text(render_markdown(report))
+    err.print(f"wrote {path}", highlight=False)
+
+
+def render_changes(changes: StackChanges) -> Tree:
+    counts = ", ".join(f"{n} to {a}" for a, n in changes.counts().items() if n) or "no changes"
+    note = f" ({changes.note})" if changes.note else ""
+    tree = Tree(f"[bold]{changes.stack}[/]{note}: {counts}")
+    for action in ("create", "update", "replace", "delete"):
+        for resource in changes.of(action):
+            detail = f" ({', '.join(resource.properties)})" if resource.properties else ""
+            tree.add(f"{SYMBOLS[action]} {resource.type} [cyan]{resource.name}[/]{detail}", highlight=False)
+    return tree
 
 
 def render_plan(plan: StackPlan):

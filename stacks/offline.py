@@ -36,7 +36,8 @@ class PlannedResource:
     custom: bool
 
     def to_json(self) -> dict:
-        return {"urn": self.urn, "type": self.type, "name": self.name, "parent": self.parent, "inputs": self.inputs}
+        return {"urn": self.urn, "type": self.type, "name": self.name, "parent": self.parent, "inputs": self.inputs,
+                "custom": self.custom}
 
 
 @dataclass

@@ -21,9 +21,8 @@ TOKEN_HEADER = "X-Amzn-Oidc-Data"
 log = logging.getLogger("auth_sidecar")
 
 
-def create_app(settings: Settings, validator: AlbTokenValidator | None = None) -> Flask:
-    if validator is None:
-        validator = build_validator(settings)
+def create_app(settings: Settings) -> Flask:
+    validator = build_validator(settings)
     app = Flask(__name__)
 
     @app.get("/auth")

@@ -8,7 +8,10 @@ fetched once per kid and kept in a bounded in-memory cache. ALB encodes the segm
 
 from __future__ import annotations
 
+import base64
+import binascii
 import functools
+import json
 import re
 from dataclasses import dataclass
 
@@ -21,6 +24,7 @@ ALB_ALGORITHM = "ES256"
 # ALB key ids are UUIDs; anything outside this alphabet could change the meaning of the key URL.
 _KID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,128}")
 _MAX_KEY_BYTES = 16 * 1024
+_MAX_TOKEN_CHARS = 16 * 1024  # ALB tokens are 1-2 KB; nginx's header buffers stop at 8 KB anyway
 
 
 class TokenRejected(Exception):
@@ -90,7 +94,8 @@ class AlbPublicKeys:
 
 
 class AlbTokenValidator:
-    def __init__(self, public_keys: AlbPublicKeys, *, alb_arn: str, valid_domains: frozenset[str], leeway_seconds: float):
+    def __init__(self, public_keys: AlbPublicKeys, *, alb_arn: str, valid_domains: frozenset[str],
+                 leeway_seconds: float):
         self._public_keys = public_keys
         self._alb_arn = alb_arn
         self._valid_domains = valid_domains
@@ -100,6 +105,8 @@ class AlbTokenValidator:
         """Returns the signed-in identity, or raises TokenRejected / KeyUnavailable."""
         if not token:
             raise TokenRejected("missing_token")
+        if len(token) > _MAX_TOKEN_CHARS:
+            raise TokenRejected("token_too_large")
         kid = self._check_header(token)
         key = self._public_key(kid)
         try:
@@ -120,10 +127,7 @@ class AlbTokenValidator:
     def _check_header(self, token: str) -> str:
         """Checks what can be checked before any key is fetched, so forged or foreign tokens never
         make the sidecar call out."""
-        try:
-            header = jwt.get_unverified_header(token)
-        except jwt.InvalidTokenError as error:
-            raise TokenRejected(f"malformed_token: {error}") from None
+        header = _unverified_header(token)
         if header.get("alg") != ALB_ALGORITHM:
             raise TokenRejected(f"algorithm_not_allowed: {str(header.get('alg'))[:20]}")
         if header.get("signer") != self._alb_arn:
@@ -153,6 +157,20 @@ class AlbTokenValidator:
             picture=_optional_text(claims.get("picture")),
             kid=kid,
         )
+
+
+def _unverified_header(token: str) -> dict:
+    """The token's header, decoded without any check. jwt.get_unverified_header would decode and
+    check every segment, and jwt.decode does all of it again (strictly) right after; reading only
+    the header here keeps a cached-key validation well under the 0.2 ms target."""
+    segment = token.partition(".")[0]
+    try:
+        header = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+    except (ValueError, binascii.Error, RecursionError):
+        raise TokenRejected("malformed_token") from None
+    if not isinstance(header, dict):
+        raise TokenRejected("malformed_token")
+    return header
 
 
 def _optional_text(value) -> str | None:

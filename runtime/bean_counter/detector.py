@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-WORK_LONG_SIDE = 1024
+WORK_LONG_SIDE = 800
 MIN_RADIUS_WORK_PX = 6.0
 CHROMA_WEIGHT = 2.0  # colour differences count more than lightness ones (shadows only change lightness)
 RAYS = 96
@@ -165,16 +165,17 @@ def classify(discs: list[Disc]) -> Count:
 def find_discs(image: np.ndarray) -> list[Disc]:
     """Coin-like discs in a BGR uint8 image, in its pixel coordinates."""
     height, width = image.shape[:2]
+    image_lab = cv2.cvtColor(image, cv2.COLOR_BGR2Lab)
     scale = min(1.0, WORK_LONG_SIDE / max(height, width))
     if scale < 1.0:
-        work = cv2.resize(image, (max(1, round(width * scale)), max(1, round(height * scale))),
-                          interpolation=cv2.INTER_AREA)
-        scale_x, scale_y = work.shape[1] / width, work.shape[0] / height
+        work_lab = cv2.resize(image_lab, (max(1, round(width * scale)), max(1, round(height * scale))),
+                              interpolation=cv2.INTER_AREA)
+        scale_x, scale_y = work_lab.shape[1] / width, work_lab.shape[0] / height
     else:
-        work, scale_x, scale_y = image, 1.0, 1.0
+        work_lab, scale_x, scale_y = image_lab, 1.0, 1.0
     work_scale = math.sqrt(scale_x * scale_y)
 
-    lab = cv2.cvtColor(work, cv2.COLOR_BGR2Lab).astype(np.float32)
+    lab = work_lab.astype(np.float32)
     background = _background(lab)
     difference = lab - background
     distance = np.sqrt(difference[..., 0] ** 2
@@ -183,20 +184,21 @@ def find_discs(image: np.ndarray) -> list[Disc]:
     background_like = distance < low_threshold
 
     discs: list[Disc] = []
-    for cx, cy, r0 in _peel(mask, MIN_RADIUS_WORK_PX, max_radius=0.5 * min(work.shape[:2])):
-        circle = _refine(image, cx / scale_x, cy / scale_y, r0 / work_scale)
+
+    def verify(cx: float, cy: float, r0: float) -> tuple[float, float, float] | None:
+        paper = _local_paper(lab, distance, cx, cy, r0)
+        circle = _refine(image_lab, paper, cx / scale_x, cy / scale_y, r0 / work_scale)
         if circle is None:
-            yield_back = None
-        else:
-            x, y, radius, support = circle
-            wx, wy, wr = x * scale_x, y * scale_y, radius * work_scale
-            if _is_coin(mask, background_like, wx, wy, wr, r0):
-                chroma, hue = _colour(difference, wx, wy, wr)
-                discs.append(Disc(x, y, radius, chroma, hue, support))
-                yield_back = (wx, wy, wr)
-            else:
-                yield_back = None
-        _peel.erase = yield_back  # type: ignore[attr-defined]
+            return None
+        x, y, radius, support = circle
+        wx, wy, wr = x * scale_x, y * scale_y, radius * work_scale
+        if not _is_coin(mask, background_like, wx, wy, wr, r0):
+            return None
+        chroma, hue = _colour(work_lab, paper, wx, wy, wr)
+        discs.append(Disc(x, y, radius, chroma, hue, support))
+        return wx, wy, wr
+
+    _peel(mask, MIN_RADIUS_WORK_PX, 0.5 * min(work_lab.shape[:2]), verify)
     return _drop_duplicates(discs)
 
 
@@ -215,7 +217,8 @@ def _background(lab: np.ndarray) -> np.ndarray:
     inlier = np.ones(len(values), bool)
     weights = np.array([1.0, CHROMA_WEIGHT, CHROMA_WEIGHT], np.float32)
     for _ in range(5):
-        coefficients, *_ = np.linalg.lstsq(design[inlier], values[inlier], rcond=None)
+        chosen = design[inlier]
+        coefficients = np.linalg.solve(chosen.T @ chosen + np.eye(6) * 1e-6, chosen.T @ values[inlier])
         residual = np.sqrt(((values - design @ coefficients) ** 2 * weights).sum(axis=1))
         spread = 1.4826 * np.median(residual[inlier]) + 1.0
         inlier = residual < 3.0 * spread
@@ -224,20 +227,33 @@ def _background(lab: np.ndarray) -> np.ndarray:
             break
     surface = (design @ coefficients).reshape(gh, gw, 3).astype(np.float32)
 
-    # Local correction, so a shade that is no quadratic (a phone's shadow) is still background.
-    keep = cv2.erode(inlier.reshape(gh, gw).astype(np.uint8), np.ones((3, 3), np.uint8)).astype(np.float32)
+    # Local correction, so a shade that is no quadratic (a phone's shadow) is background too: fill
+    # from the cells that look like background, and re-judge the cells against that fill a few
+    # times; coins, small and sharp, stay outliers while a broad soft shade is taken in.
     sigma = max(1.5, grid_long / 14)
-    residual_map = (small - surface) * keep[..., None]
-    smooth = cv2.GaussianBlur(residual_map, (0, 0), sigma)
-    support = cv2.GaussianBlur(keep, (0, 0), sigma)
-    correction = np.where(support[..., None] > 0.05, smooth / np.maximum(support, 1e-3)[..., None], 0.0)
-    small_background = (surface + correction).astype(np.float32)
+    # A median over windows wider than a coin follows a broad shade and ignores the coins.
+    window = 2 * (grid_long // 12) + 1
+    offset = np.clip(small - surface + 128.0, 0, 255).astype(np.uint8)
+    small_background = surface + cv2.medianBlur(offset, window).astype(np.float32) - 128.0
+    off = np.sqrt((((small - small_background) ** 2) * weights).sum(axis=2))
+    spread = 1.4826 * float(np.median(off)) + 1.0
+    keep_cells = off < 3.0 * spread
+    for _ in range(2):
+        keep = cv2.erode(keep_cells.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(np.float32)
+        residual_map = (small - surface) * keep[..., None]
+        smooth = cv2.GaussianBlur(residual_map, (0, 0), sigma)
+        support = cv2.GaussianBlur(keep, (0, 0), sigma)
+        correction = np.where(support[..., None] > 0.02, smooth / np.maximum(support, 1e-3)[..., None], 0.0)
+        small_background = (surface + correction).astype(np.float32)
+        off = np.sqrt((((small - small_background) ** 2) * weights).sum(axis=2))
+        spread = 1.4826 * float(np.median(off[keep_cells])) + 1.0
+        keep_cells = off < 3.0 * spread
     return cv2.resize(small_background, (width, height), interpolation=cv2.INTER_LINEAR)
 
 
 def _segment(distance: np.ndarray) -> tuple[np.ndarray, float]:
     """Foreground mask from the distance to background, and the low threshold used."""
-    noise = float(np.median(distance))
+    noise = float(np.median(distance[::3, ::3]))
     floor = max(10.0, 4.0 * noise)
     clipped = np.clip(distance, 0, 255).astype(np.uint8)
     otsu, _ = cv2.threshold(clipped, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
@@ -254,12 +270,23 @@ def _segment(distance: np.ndarray) -> tuple[np.ndarray, float]:
     contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     filled = np.zeros_like(mask)
     cv2.drawContours(filled, contours, -1, 255, thickness=cv2.FILLED)
+    # A shiny coin can match the paper over part of its rim, leaving an open crescent: where a
+    # blob's convex hull is round, the blob is one coin, so fill the hull.
+    for contour in contours:
+        hull = cv2.convexHull(contour)
+        hull_area = cv2.contourArea(hull)
+        if hull_area < 50 or cv2.contourArea(contour) > 0.95 * hull_area:
+            continue
+        perimeter = cv2.arcLength(hull, True)
+        if 4 * math.pi * hull_area / (perimeter * perimeter) > 0.88:
+            cv2.drawContours(filled, [hull], -1, 255, thickness=cv2.FILLED)
     return filled, low
 
 
-def _peel(mask: np.ndarray, min_radius: float, max_radius: float):
-    """Yield (x, y, inscribed radius) of discs, largest first within each blob. After each yield the
-    caller sets _peel.erase to the accepted circle (x, y, r) or None; that area is removed."""
+def _peel(mask: np.ndarray, min_radius: float, max_radius: float, verify) -> None:
+    """Offer verify(x, y, inscribed radius) the largest inscribed circle of each blob, again and
+    again: verify returns the accepted circle (x, y, r) or None, and that area is removed. Touching
+    coins come apart this way, and a cast shadow is left over as a thin crescent."""
     count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
     for label in range(1, count):
         x0, y0, w, h, area = stats[label]
@@ -267,22 +294,262 @@ def _peel(mask: np.ndarray, min_radius: float, max_radius: float):
             continue
         pad = 2
         blob = np.zeros((h + 2 * pad, w + 2 * pad), np.uint8)
-        blob[pad:pad + h, pad:pad + w] = (labels[y0:y0 + h, x0:x0 + w] == label)
+        blob[pad:pad + h, pad:pad + w] = labels[y0:y0 + h, x0:x0 + w] == label
         largest = 0.0
-        for _ in range(60):
+        for _ in range(40):
             dist = cv2.distanceTransform(blob, cv2.DIST_L2, 5)
             _, peak, _, (px, py) = cv2.minMaxLoc(dist)
             if peak < min_radius or peak < 0.45 * largest:
                 break
-            if peak > max_radius:
-                cv2.circle(blob, (px, py), int(peak) + 1, 0, -1)
-                continue
-            _peel.erase = None  # type: ignore[attr-defined]
-            yield x0 + px - pad, y0 + py - pad, float(peak)
-            accepted = _peel.erase  # type: ignore[attr-defined]
-            if accepted is not None:
-                ax, ay, ar = accepted
-                largest = max(largest, ar)
-                cv2.circle(blob, (round(ax - x0 + pad), round(ay - y0 + pad)), int(math.ceil(ar * 1.06 + 1.5)), 0, -1)
-            else:
+            accepted = None if peak > max_radius else verify(x0 + px - pad, y0 + py - pad, float(peak))
+            if accepted is None:
                 cv2.circle(blob, (px, py), int(math.ceil(peak)), 0, -1)
+                continue
+            ax, ay, ar = accepted
+            largest = max(largest, ar)
+            cv2.circle(blob, (round(ax - x0 + pad), round(ay - y0 + pad)), int(math.ceil(ar * 1.06 + 1.5)), 0, -1)
+
+
+def _refine(image_lab: np.ndarray, paper: np.ndarray, cx: float, cy: float, r0: float):
+    """(x, y, radius, support) of the coin's outline near the guess, or None: a wide RANSAC search
+    around the guess (an inscribed circle, off by shadows), then two precise profile fits."""
+    rays = _EdgeRays.sample(image_lab, paper, cx, cy, r0, 0.7, 1.6)
+    fit = rays and rays.ransac_circle()
+    for inner, outer in ((0.8, 1.3), (0.9, 1.15)):
+        if fit is None:
+            return None
+        x, y, radius, _ = fit
+        rays = _EdgeRays.sample(image_lab, paper, x, y, radius, inner, outer)
+        fit = rays and rays.profile_circle()
+    return fit
+
+
+@dataclass
+class _EdgeRays:
+    """Edge strength sampled along rays from a centre, in a region of interest resampled so that the
+    coin is at most ~150 px in radius. Strength is the drop of the colour distance from the paper
+    going outwards: the silhouette (coin to paper) is positive, relief edges go either way."""
+
+    strength: np.ndarray  # (RAYS, samples)
+    radii: np.ndarray  # radius of each strength column, ROI pixels
+    distance: np.ndarray  # colour distance from the paper at the same columns
+    theta: np.ndarray
+    centre: tuple[float, float, float]  # guess x, y, r in ROI pixels
+    inner: float
+    outer: float
+    origin: tuple[int, int]  # ROI corner in image pixels
+    scale: tuple[float, float]  # ROI pixels per image pixel
+
+    STEP = 0.5  # ROI pixels between samples along a ray
+    SPAN = 2  # samples either side for the central difference (2 px)
+
+    @classmethod
+    def sample(cls, image_lab, paper, cx, cy, r0, inner, outer) -> _EdgeRays | None:
+        height, width = image_lab.shape[:2]
+        reach = outer * r0 + 4
+        x0, y0 = max(0, int(cx - reach)), max(0, int(cy - reach))
+        x1, y1 = min(width, int(math.ceil(cx + reach)) + 1), min(height, int(math.ceil(cy + reach)) + 1)
+        if x1 - x0 < 8 or y1 - y0 < 8 or r0 < 2:
+            return None
+        roi = image_lab[y0:y1, x0:x1]
+        shrink = min(1.0, 150.0 / r0)
+        if shrink < 1.0:
+            roi = cv2.resize(roi, (max(8, round(roi.shape[1] * shrink)), max(8, round(roi.shape[0] * shrink))),
+                             interpolation=cv2.INTER_AREA)
+        sx, sy = roi.shape[1] / (x1 - x0), roi.shape[0] / (y1 - y0)
+        lab = cv2.GaussianBlur(roi.astype(np.float32), (0, 0), 0.7)
+        ccx, ccy, cr = (cx - x0) * sx, (cy - y0) * sy, r0 * math.sqrt(sx * sy)
+        radii = np.arange(min(inner * cr, cr - 5), max(outer * cr, cr + 7), cls.STEP, dtype=np.float32)
+        if len(radii) < 4 * cls.SPAN + 4:
+            return None
+        theta = np.linspace(0, 2 * math.pi, RAYS, endpoint=False, dtype=np.float32)
+        map_x = (ccx + np.cos(theta)[:, None] * radii[None, :]).astype(np.float32)
+        map_y = (ccy + np.sin(theta)[:, None] * radii[None, :]).astype(np.float32)
+        samples = cv2.remap(lab, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        off_paper = samples - np.asarray(paper, np.float32)
+        distance = np.sqrt(off_paper[..., 0] ** 2 + CHROMA_WEIGHT * (off_paper[..., 1] ** 2 + off_paper[..., 2] ** 2))
+        strength = distance[:, :-2 * cls.SPAN] - distance[:, 2 * cls.SPAN:]
+        return cls(strength, radii[cls.SPAN:-cls.SPAN], distance[:, cls.SPAN:-cls.SPAN], theta, (ccx, ccy, cr), inner, outer, (x0, y0), (sx, sy))
+
+    def _to_image(self, x, y, r, support):
+        (x0, y0), (sx, sy) = self.origin, self.scale
+        return x0 + x / sx, y0 + y / sy, r / math.sqrt(sx * sy), support
+
+    def _points(self, rays: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Sub-sample edge positions (parabola through the peak) as points, and their strength."""
+        s = self.strength
+        cols = np.clip(cols, 1, s.shape[1] - 2)
+        left, mid, right = s[rays, cols - 1], s[rays, cols], s[rays, cols + 1]
+        curvature = left - 2 * mid + right
+        offset = np.where(curvature < 0, 0.5 * (left - right) / np.where(curvature < 0, curvature, -1.0), 0.0)
+        r_edge = self.radii[cols] + np.clip(offset, -0.5, 0.5) * self.STEP
+        ccx, ccy, _ = self.centre
+        points = np.stack([ccx + np.cos(self.theta[rays]) * r_edge, ccy + np.sin(self.theta[rays]) * r_edge], axis=1)
+        return points, mid
+
+    def ransac_circle(self, hypotheses: int = 160):
+        """Circle through the most (strength-weighted) candidate edges: every local maximum of at
+        least 40 % of its ray's strongest is a candidate."""
+        s = self.strength
+        centre = s[:, 1:-1]
+        ray_max = s.max(axis=1, keepdims=True)
+        is_peak = (centre >= s[:, :-2]) & (centre > s[:, 2:]) & (centre >= 0.4 * ray_max) & (centre >= 9.0)
+        rays, cols = np.nonzero(is_peak)
+        if len(rays) < 12:
+            return None
+        points, strength = self._points(rays, cols + 1)
+        weights = strength / ray_max[rays, 0]
+        gx, gy, gr = self.centre
+        rng = np.random.default_rng(len(points))  # deterministic for a given input
+        picks = rng.integers(0, len(points), size=(hypotheses, 3))
+        ux, uy, ur, ok = _circle_through(points[picks[:, 0]], points[picks[:, 1]], points[picks[:, 2]])
+        ok &= (ur > self.inner * gr) & (ur < self.outer * gr) & (np.hypot(ux - gx, uy - gy) < 0.5 * gr)
+        if not ok.any():
+            return None
+        ux, uy, ur = ux[ok], uy[ok], ur[ok]
+        tolerance = np.maximum(0.75, 0.012 * ur)
+        residual = np.abs(np.hypot(points[None, :, 0] - ux[:, None], points[None, :, 1] - uy[:, None]) - ur[:, None])
+        best = int(np.argmax(((residual < tolerance[:, None]) * weights[None, :]).sum(axis=1)))
+        x, y, r = ux[best], uy[best], ur[best]
+        for _ in range(3):
+            inliers = np.abs(np.hypot(points[:, 0] - x, points[:, 1] - y) - r) < max(1.1, 0.018 * r)
+            if inliers.sum() < 8:
+                return None
+            x, y, r = _least_squares_circle(points[inliers])
+        return self._to_image(x, y, r, len(np.unique(rays[inliers])) / RAYS)
+
+    def profile_circle(self):
+        """First the radius at which the outward colour drop is strong on most rays (a percentile
+        over rays: the relief's edges and a cast shadow each cover only part of the circle; the
+        outermost such radius, as a raised rim gives a second, inner one). Then on
+        each ray, near that radius, the outermost point where the colour distance from the paper
+        crosses half-way between the coin's edge and what lies just outside (paper or shadow): that
+        is the silhouette of a blurred step, whatever its contrast. Last a trimmed least-squares
+        circle through those points."""
+        consensus = np.percentile(self.strength, 35, axis=0)
+        top = float(consensus.max())
+        if top < 4.0:
+            return None
+        # The rim's inner boundary can be a concentric circle as strong as the outline: take the
+        # outermost strong one, beyond which lies paper.
+        peaks = np.nonzero((consensus[1:-1] >= consensus[:-2]) & (consensus[1:-1] >= consensus[2:])
+                           & (consensus[1:-1] >= max(4.0, 0.3 * top)))[0] + 1
+        column = int(peaks.max()) if len(peaks) else int(np.argmax(consensus))
+        r_c = float(self.radii[column])
+        band = max(3, int(round(0.08 * r_c / self.STEP)))
+        lo, hi = max(0, column - band), min(self.distance.shape[1] - 1, column + band)
+        outside = self.distance[:, hi:min(self.distance.shape[1], hi + band)]
+        if outside.shape[1] == 0:
+            return None
+        near = self.distance[:, lo:hi + 1]
+        peak = near.max(axis=1)
+        beyond = np.median(outside, axis=1)
+        level = beyond + 0.5 * (peak - beyond)
+        above = near >= level[:, None]
+        # outermost sample still above the level, followed by one below it
+        crossing = np.where(above[:, :-1] & ~above[:, 1:], np.arange(near.shape[1] - 1)[None, :], -1).max(axis=1)
+        rays = np.nonzero((crossing >= 0) & (peak - beyond >= 6.0))[0]
+        if len(rays) < RAYS // 3:
+            return None
+        j = crossing[rays]
+        d0, d1 = near[rays, j], near[rays, j + 1]
+        fraction = np.clip((d0 - level[rays]) / np.maximum(d0 - d1, 1e-6), 0, 1)
+        r_edge = self.radii[lo + j] + fraction * self.STEP
+        ccx, ccy, _ = self.centre
+        points = np.stack([ccx + np.cos(self.theta[rays]) * r_edge, ccy + np.sin(self.theta[rays]) * r_edge], axis=1)
+        x, y, r = _least_squares_circle(points)
+        for _ in range(3):
+            residual = np.abs(np.hypot(points[:, 0] - x, points[:, 1] - y) - r)
+            keep = residual <= max(0.6, 2.5 * 1.4826 * float(np.median(residual)))
+            if keep.sum() < RAYS // 3:
+                return None
+            x, y, r = _least_squares_circle(points[keep])
+        return self._to_image(x, y, r, keep.sum() / RAYS)
+
+
+def _circle_through(p1: np.ndarray, p2: np.ndarray, p3: np.ndarray):
+    ax, ay = p1[:, 0], p1[:, 1]
+    bx, by = p2[:, 0], p2[:, 1]
+    cx, cy = p3[:, 0], p3[:, 1]
+    d = 2 * (ax * (by - cy) + bx * (cy - ay) + cx * (ay - by))
+    ok = np.abs(d) > 1e-6
+    d = np.where(ok, d, 1.0)
+    a2, b2, c2 = ax * ax + ay * ay, bx * bx + by * by, cx * cx + cy * cy
+    ux = (a2 * (by - cy) + b2 * (cy - ay) + c2 * (ay - by)) / d
+    uy = (a2 * (cx - bx) + b2 * (ax - cx) + c2 * (bx - ax)) / d
+    return ux, uy, np.hypot(ax - ux, ay - uy), ok
+
+
+def _least_squares_circle(points: np.ndarray):
+    """Algebraic (Kasa) circle fit: x^2 + y^2 = a x + b y + c, by its 3x3 normal equations."""
+    x, y = points[:, 0].astype(np.float64), points[:, 1].astype(np.float64)
+    mx, my = x.mean(), y.mean()
+    x, y = x - mx, y - my  # centred for numerical stability
+    z = x * x + y * y
+    design = np.stack([x, y, np.ones_like(x)], axis=1)
+    a, b, c = np.linalg.solve(design.T @ design + np.eye(3) * 1e-9, design.T @ z)
+    ux, uy = a / 2, b / 2
+    return ux + mx, uy + my, math.sqrt(max(c + ux * ux + uy * uy, 0.0))
+
+
+def _is_coin(mask: np.ndarray, background_like: np.ndarray, x: float, y: float, r: float, r0: float) -> bool:
+    """A fitted circle is a coin if it fills its blob, stands inside the frame and has mostly
+    background around it (which rules out circles fitted inside a large non-coin area)."""
+    height, width = mask.shape
+    if r < 0.6 * r0 or r < MIN_RADIUS_WORK_PX:
+        return False
+    slack = 0.03 * r
+    if x - r < -slack or y - r < -slack or x + r > width - 1 + slack or y + r > height - 1 + slack:
+        return False
+    x0, y0 = max(0, int(x - 1.45 * r)), max(0, int(y - 1.45 * r))
+    x1, y1 = min(width, int(x + 1.45 * r) + 1), min(height, int(y + 1.45 * r) + 1)
+    ys, xs = np.mgrid[y0:y1, x0:x1]
+    rho = np.hypot(xs - x, ys - y) / r
+    inside = rho < 0.9
+    ring = (rho > 1.15) & (rho < 1.4)
+    if not inside.any() or not ring.any():
+        return False
+    filled = (mask[y0:y1, x0:x1][inside] > 0).mean()
+    clear = background_like[y0:y1, x0:x1][ring].mean()
+    return bool(filled >= 0.85 and clear >= 0.2)
+
+
+def _local_paper(lab: np.ndarray, distance: np.ndarray, x: float, y: float, r: float) -> np.ndarray:
+    """Lab of the paper around a coin: on a ring outside it, the median of the half of the samples
+    closest to the background model (the rest may be neighbouring coins or their shadows). Local,
+    so it is right even where the background model missed a shade."""
+    height, width = distance.shape
+    theta = np.linspace(0, 2 * math.pi, 48, endpoint=False)
+    radii = np.array([1.4, 1.6, 1.8]) * max(r, 3.0)
+    xs = np.clip(np.round(x + np.cos(theta)[:, None] * radii[None, :]), 0, width - 1).astype(int).ravel()
+    ys = np.clip(np.round(y + np.sin(theta)[:, None] * radii[None, :]), 0, height - 1).astype(int).ravel()
+    closest = np.argsort(distance[ys, xs])[: len(xs) // 2]
+    return np.median(lab[ys[closest], xs[closest]], axis=0)
+
+
+def _colour(work_lab: np.ndarray, paper_lab: np.ndarray, x: float, y: float, r: float) -> tuple[float, float]:
+    """(chroma, hue in degrees) of the coin's face after white-balancing by the paper around it."""
+    height, width = work_lab.shape[:2]
+    inner = 0.7 * r
+    x0, y0 = max(0, int(x - inner)), max(0, int(y - inner))
+    x1, y1 = min(width, int(x + inner) + 1), min(height, int(y + inner) + 1)
+    ys, xs = np.mgrid[y0:y1, x0:x1]
+    inside = np.hypot(xs - x, ys - y) < inner
+    face = work_lab[y0:y1, x0:x1][inside]
+    if len(face) == 0:
+        return 0.0, 0.0
+    pair = np.stack([np.median(face, axis=0), np.asarray(paper_lab, np.float64)])
+    coin_bgr, paper_bgr = cv2.cvtColor(np.clip(np.round(pair), 0, 255).astype(np.uint8).reshape(2, 1, 3),
+                                       cv2.COLOR_Lab2BGR).reshape(2, 3).astype(np.float32)
+    balanced = np.clip(coin_bgr * (200.0 / np.maximum(paper_bgr, 1.0)), 0, 255)
+    lab = cv2.cvtColor(balanced.astype(np.uint8).reshape(1, 1, 3), cv2.COLOR_BGR2Lab).reshape(3).astype(np.float32)
+    a, b = lab[1] - 128.0, lab[2] - 128.0
+    return float(math.hypot(a, b)), float(math.degrees(math.atan2(b, a)))
+
+
+def _drop_duplicates(discs: list[Disc]) -> list[Disc]:
+    kept: list[Disc] = []
+    for disc in sorted(discs, key=lambda d: -d.edge_support):
+        if all(math.hypot(disc.x - k.x, disc.y - k.y) > 0.5 * max(disc.radius, k.radius) for k in kept):
+            kept.append(disc)
+    return kept

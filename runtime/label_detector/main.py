@@ -70,6 +70,12 @@ def validate_image_uri(uri: str) -> str:
     return uri
 
 
+def loggable(uri: str) -> str:
+    """The URI without query or fragment: a presigned URL's signature must not end up in logs."""
+    parts = urlsplit(uri)
+    return f"{parts.scheme}://{parts.netloc}{parts.path}"
+
+
 def vision_message(error: api_exceptions.GoogleAPICallError) -> str:
     """Vision's own words: over REST the exception message is prefixed with the method and URL."""
     try:
@@ -123,6 +129,6 @@ def detect(request):
     try:
         labels = detect_labels(image_uri)
     except VisionFailure as error:
-        logger.warning("Vision label detection failed for %s: %s", image_uri, error)
+        logger.warning("Vision label detection failed for %s: %s", loggable(image_uri), error)
         return {"imageUri": image_uri, "error": f"Cloud Vision: {error}"}, 502
     return {"imageUri": image_uri, "labels": labels}, 200

@@ -117,6 +117,15 @@ def validate_image_uri(uri: str) -> None:
         raise BadRequest(f"imageUri must not point at a private or reserved address ({address})")
 
 
+def loggable(uri: str | None) -> str:
+    """The URI without query or fragment: a presigned URL's signature must not end up in logs."""
+    try:
+        parts = urlsplit(uri or "")
+    except ValueError:
+        return "<unparsable URI>"
+    return f"{parts.scheme}://{parts.netloc}{parts.path}" if parts.scheme else "<not a URI>"
+
+
 # --- the connection to the Cloud Function (one per Lambda container) ----------------------
 
 _session: AuthorizedSession | None = None
@@ -262,10 +271,10 @@ def handler(event, context):
             allow_redirects=False,
         )
     except requests.Timeout:
-        logger.warning("label detector timed out after %.1f s for %s", time.monotonic() - started, image_uri)
+        logger.warning("label detector timed out after %.1f s for %s", time.monotonic() - started, loggable(image_uri))
         return respond(504, image_uri, f"the label detector did not answer within {budget:.1f} s")
     except requests.RequestException as error:
-        logger.warning("label detector unreachable for %s: %s", image_uri, type(error).__name__)
+        logger.warning("label detector unreachable for %s: %s", loggable(image_uri), type(error).__name__)
         return respond(502, image_uri, "the label detector could not be reached")
     except google_auth_exceptions.GoogleAuthError as error:
         logger.error("could not obtain an ID token for the label detector: %s", type(error).__name__)
@@ -273,6 +282,6 @@ def handler(event, context):
 
     logger.info(
         "label detector answered HTTP %s in %.2f s for %s",
-        response.status_code, time.monotonic() - started, image_uri,
+        response.status_code, time.monotonic() - started, loggable(image_uri),
     )
     return answer_from_upstream(image_uri, response)

@@ -5,7 +5,7 @@ Configured by environment (set per task by the task invoker):
   POSITION_TIME_DURATION    seconds ("12.5"), HH:MM:SS[.ms] ("00:01:02.250"), or a percentage of the duration ("50%")
   OUTPUT_S3_PATH            bucket/prefix the thumbnail is written under
   OUTPUT_THUMBS_FILE_NAME   file name of the thumbnail, ending in .png
-  AWS_REGION                region of the S3 client (AWS_ENDPOINT_URL is honoured by boto3 for local emulators)
+  AWS_REGION                region of the S3 client (botocore honours AWS_ENDPOINT_URL, for local emulators)
   FFMPEG_BINARY             optional path of ffmpeg; default: ffmpeg on PATH, else imageio-ffmpeg's bundled binary
 
 S3 input is handed to ffmpeg as a presigned URL, and the position is given before `-i` (input seeking), so ffmpeg
@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import boto3
+import botocore.session
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -148,7 +148,8 @@ def readable_url(s3, input_url: str) -> str:
         if code in ("404", "NoSuchKey", "NotFound", "NoSuchBucket"):
             raise ThumbnailError(f"input {input_url} does not exist") from None
         if code in ("403", "AccessDenied"):
-            raise ThumbnailError(f"input {input_url} is not readable by this task (access denied)") from None
+            # Without s3:ListBucket (deliberately not granted) S3 answers 403 for a missing key too.
+            raise ThumbnailError(f"input {input_url} does not exist or this task may not read it (403)") from None
         raise
     return s3.generate_presigned_url(
         "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=PRESIGNED_URL_TTL_SECONDS
@@ -216,7 +217,10 @@ def extract_frame(ffmpeg: str, url: str, shown_as: str, seconds: float, output: 
 
 def make_thumbnail(settings: Settings, env=os.environ) -> str:
     """Write the thumbnail and return its s3:// URI. Raises ThumbnailError with the reason it cannot."""
-    s3 = boto3.client("s3", region_name=settings.region, config=Config(signature_version="s3v4"))
+    # botocore without boto3: nothing here needs boto3's extra layers, and the task starts ~0.1 s sooner.
+    s3 = botocore.session.get_session().create_client(
+        "s3", region_name=settings.region, config=Config(signature_version="s3v4")
+    )
     ffmpeg = ffmpeg_binary(env)
     url = readable_url(s3, settings.input_url)
     duration = probe_duration(ffmpeg, url, settings.input_url)

@@ -151,7 +151,7 @@ class KeyServer:
         self._httpd.daemon_threads = True
         self.port = self._httpd.server_address[1]
         self.url_template = f"http://127.0.0.1:{self.port}/{{kid}}"
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()
 
     def publish(self, key: SigningKey) -> SigningKey:
@@ -159,9 +159,11 @@ class KeyServer:
         return key
 
     def stop(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._thread.join(timeout=5)
+        """Stops serving; the port is closed, so fetches fail as they do when the endpoint is down."""
+        if self._thread.is_alive():
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._thread.join(timeout=5)
 
 
 # --- processes --------------------------------------------------------------------------------
@@ -256,12 +258,12 @@ def render_front_config(listen_port: int, sidecar: str, app: str) -> str:
         raise RuntimeError("envsubst is required to render the nginx template: apt-get install -y gettext-base")
     env = {
         **os.environ,
-        "AUTH_FRONT_LISTEN_PORT": f"127.0.0.1:{listen_port}",
+        "AUTH_FRONT_LISTEN": f"127.0.0.1:{listen_port}",
         "AUTH_FRONT_SIDECAR": sidecar,
         "AUTH_FRONT_APP": app,
     }
     return subprocess.run(
-        [envsubst, "${AUTH_FRONT_LISTEN_PORT} ${AUTH_FRONT_SIDECAR} ${AUTH_FRONT_APP}"],
+        [envsubst, "${AUTH_FRONT_LISTEN} ${AUTH_FRONT_SIDECAR} ${AUTH_FRONT_APP}"],
         input=FRONT_TEMPLATE.read_text(), capture_output=True, text=True, env=env, check=True,
     ).stdout
 

@@ -52,6 +52,7 @@ class LoopbackServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body go out in two writes
 
             def handle_one(self):
                 length = int(self.headers.get("Content-Length") or 0)

@@ -27,7 +27,9 @@ def body(response: dict) -> dict:
 
 
 def test_function_labels_the_image_with_vision_scores(label_detector_service):
-    response = requests.get(label_detector_service.url, params={"imageUri": "https://images.example.com/cat.jpg"}, timeout=10)
+    response = requests.get(
+        label_detector_service.url, params={"imageUri": "https://images.example.com/cat.jpg"}, timeout=10
+    )
 
     assert response.status_code == 200
     assert response.json() == {
@@ -232,7 +234,9 @@ def test_proxy_rejects_unsafe_or_invalid_uris_with_400(upstream, cold_proxy, api
     assert upstream.received == []
 
 
-@pytest.mark.parametrize("image_uri", ["http://8.8.8.8/cat.jpg", "https://[2606:4700::1111]/cat.jpg", "gs://photos/cat.jpg"])
+@pytest.mark.parametrize(
+    "image_uri", ["http://8.8.8.8/cat.jpg", "https://[2606:4700::1111]/cat.jpg", "gs://photos/cat.jpg"]
+)
 def test_proxy_forwards_public_addresses_and_buckets(upstream, cold_proxy, api_event, lambda_context, image_uri):
     proxy = cold_proxy(GFUNC_URL=upstream.url)
 
@@ -274,10 +278,18 @@ def test_proxy_without_credentials_secret_sends_no_token_and_reuses_its_connecti
         (Reply(404, {"error": "no such image"}), 404, "no such image"),
         (Reply(429, "Rate exceeded."), 429, "Rate exceeded."),
         (Reply(500, {"error": "boom"}), 502, "the label detector failed (HTTP 500): boom"),
-        (Reply(503, "<html>Service Unavailable</html>"), 502, "the label detector failed (HTTP 503): <html>Service Unavailable</html>"),
+        (
+            Reply(503, "<html>Service Unavailable</html>"),
+            502,
+            "the label detector failed (HTTP 503): <html>Service Unavailable</html>",
+        ),
         (Reply(200, "not json"), 502, "the label detector sent an answer that is not a label list"),
         (Reply(200, {"labels": "Cat"}), 502, "the label detector sent an answer that is not a label list"),
-        (Reply(302, "", headers={"Location": "http://169.254.169.254/"}), 502, "the label detector failed (HTTP 302): Found"),
+        (
+            Reply(302, "", headers={"Location": "http://169.254.169.254/"}),
+            502,
+            "the label detector failed (HTTP 302): Found",
+        ),
         (Reply(403, "Forbidden"), 502, "the label detector refused the proxy's credentials"),
     ],
     ids=["404", "429", "500", "503-html", "200-not-json", "200-wrong-shape", "redirect", "403"],
@@ -305,7 +317,9 @@ def test_proxy_answers_504_when_the_function_is_too_slow(upstream, cold_proxy, a
     assert time.monotonic() - started < 3
 
 
-def test_proxy_keeps_the_upstream_wait_inside_the_lambdas_remaining_time(upstream, cold_proxy, api_event, lambda_context):
+def test_proxy_keeps_the_upstream_wait_inside_the_lambdas_remaining_time(
+    upstream, cold_proxy, api_event, lambda_context
+):
     upstream.reply = Reply(200, {"labels": []}, delay=10)
     proxy = cold_proxy(GFUNC_URL=upstream.url)
     lambda_context.get_remaining_time_in_millis = lambda: 1_800
@@ -335,3 +349,16 @@ def test_proxy_without_GFUNC_URL_is_a_500(cold_proxy, monkeypatch, api_event, la
 
     assert response["statusCode"] == 500
     assert body(response)["message"] == "the proxy is misconfigured; see its log"
+
+
+def test_proxy_logs_no_presigned_url_signature(upstream, cold_proxy, api_event, lambda_context, caplog):
+    presigned = "https://inbox.s3.amazonaws.com/cat.jpg?X-Amz-Credential=AKIAEXAMPLE&X-Amz-Signature=f00dfeed"
+    proxy = cold_proxy(GFUNC_URL=upstream.url)
+    caplog.set_level("INFO")
+
+    response = proxy.handler(api_event(f"imageUri={requests.utils.quote(presigned, safe='')}"), lambda_context)
+
+    assert response["statusCode"] == 200
+    assert upstream.received[0].query == {"imageUri": [presigned]}
+    assert "https://inbox.s3.amazonaws.com/cat.jpg" in caplog.text
+    assert "f00dfeed" not in caplog.text and "AKIAEXAMPLE" not in caplog.text

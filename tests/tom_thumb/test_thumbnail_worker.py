@@ -14,6 +14,7 @@ import boto3
 import cv2
 import numpy as np
 import pytest
+from botocore.stub import Stubber
 
 from runtime.thumbnail import worker
 
@@ -221,3 +222,14 @@ def test_entrypoint_exits_non_zero_with_one_line_reason(media, aws):
         f"thumbnail: error: position 600s (600.000s) is past the end of s3://{BUCKET}/{VIDEO_KEY} (6.000s long)"
     ]
     assert outputs(media) == []
+
+
+def test_input_the_task_may_not_read_is_refused_with_a_reason(aws):
+    # moto does not enforce IAM; S3's 403 (which it also returns for a missing key when the task has no
+    # s3:ListBucket) is stubbed.
+    s3 = boto3.client("s3")
+    with Stubber(s3) as stubber:
+        stubber.add_client_error("head_object", service_error_code="403", service_message="Forbidden",
+                                 http_status_code=403)
+        with pytest.raises(worker.ThumbnailError, match=r"does not exist or this task may not read it \(403\)"):
+            worker.readable_url(s3, f"s3://{BUCKET}/{VIDEO_KEY}")

@@ -1,0 +1,267 @@
+"""The auth-sidecar stack and its components under the mock engine: the sign-in front (listeners,
+Cognito), the task's containers (dependencies, sizes, wiring) and the config errors."""
+
+import copy
+import json
+
+import pytest
+
+from components.cognito_front import CognitoFrontArgs
+from components.fargate_task import ContainerSpec
+from components.sidecar_assembly import SidecarAssembly, SidecarAssemblyArgs
+from components.validation import InvalidArgument
+from programs.common import ConfigError
+from tests.conftest import run_components, run_program
+
+CERT = "arn:aws:acm:us-east-1:123456789012:certificate/5d1f7c2e-8a44-4b3e-9f0a-2c6b1e9d7a10"
+CONFIG = {
+    "auth_front": {"host_name": "backoffice.example.com", "certificate_arn": CERT, "domain_prefix": "backoffice-test"},
+    "auth_sidecar": {"valid_domains": ["example.com", "example.org"]},
+}
+
+
+def plan_stack(network_outputs, config=None):
+    return run_program("auth-sidecar", config or CONFIG, upstream={"network": "test-network"},
+                       upstream_outputs=network_outputs, short_name="auth-sidecar")
+
+
+def with_settings(section, **settings):
+    config = copy.deepcopy(CONFIG)
+    config[section].update(settings)
+    return config
+
+
+@pytest.fixture(scope="module")
+def plan(network_outputs):
+    return plan_stack(network_outputs)
+
+
+def containers_of(plan):
+    [task] = plan.of_type("aws:ecs/taskDefinition:TaskDefinition")
+    return task, {c["name"]: c for c in json.loads(task.inputs["containerDefinitions"])}
+
+
+def listeners_of(plan):
+    return {r.name.rsplit("-", 1)[1]: r.inputs for r in plan.of_type("aws:lb/listener:Listener")}
+
+
+# --- the sign-in front ---------------------------------------------------------------------------
+
+def test_https_listener_authenticates_with_cognito_then_forwards(plan):
+    https = listeners_of(plan)["https"]
+    [pool] = plan.of_type("aws:cognito/userPool:UserPool")
+    [client] = plan.of_type("aws:cognito/userPoolClient:UserPoolClient")
+    [target_group] = plan.of_type("aws:lb/targetGroup:TargetGroup")
+
+    authenticate, forward = https["defaultActions"]
+    assert (authenticate["order"], authenticate["type"]) == (1, "authenticate-cognito")
+    assert (forward["order"], forward["type"]) == (2, "forward")
+    cognito = authenticate["authenticateCognito"]
+    assert cognito["sessionTimeout"] == 12 * 3600
+    assert cognito["onUnauthenticatedRequest"] == "authenticate"
+    assert cognito["scope"] == "openid email profile"
+    assert cognito["userPoolArn"].endswith(f":userpool/{pool_id(plan)}") and pool.name == "test-auth"
+    assert cognito["userPoolDomain"] == "backoffice-test"
+    assert cognito["userPoolClientId"] and client.name == "test-auth"
+    assert forward["targetGroupArn"].startswith("arn:aws:elasticloadbalancing:") and target_group.inputs["port"] == 8080
+    assert https["certificateArn"] == CERT and https["sslPolicy"].startswith("ELBSecurityPolicy-TLS13")
+
+
+def pool_id(plan):
+    [domain] = plan.of_type("aws:cognito/userPoolDomain:UserPoolDomain")
+    return domain.inputs["userPoolId"]
+
+
+def test_http_redirects_to_https(plan):
+    assert listeners_of(plan)["http"]["defaultActions"] == [
+        {"type": "redirect", "redirect": {"protocol": "HTTPS", "port": "443", "statusCode": "HTTP_301"}}]
+
+
+def test_cognito_client_is_a_confidential_code_flow_client_calling_back_to_the_alb(plan):
+    [client] = plan.of_type("aws:cognito/userPoolClient:UserPoolClient")
+    inputs = client.inputs
+
+    assert inputs["generateSecret"] is True
+    assert inputs["allowedOauthFlowsUserPoolClient"] is True
+    assert inputs["allowedOauthFlows"] == ["code"]
+    assert inputs["allowedOauthScopes"] == ["openid", "email", "profile"]
+    assert inputs["callbackUrls"] == ["https://backoffice.example.com/oauth2/idpresponse"]
+    assert inputs["supportedIdentityProviders"] == ["COGNITO"]
+    assert inputs["preventUserExistenceErrors"] == "ENABLED"
+
+
+def test_user_pool_admits_no_self_sign_up(plan):
+    [pool] = plan.of_type("aws:cognito/userPool:UserPool")
+
+    assert pool.inputs["adminCreateUserConfig"] == {"allowAdminCreateUserOnly": True}
+    assert pool.inputs["usernameAttributes"] == ["email"]
+    assert pool.inputs["passwordPolicy"]["minimumLength"] >= 14
+    assert pool.inputs["deletionProtection"] == "INACTIVE"
+    assert not plan.of_type("aws:cognito/identityProvider:IdentityProvider")
+
+
+def test_load_balancer_may_reach_the_sign_in_endpoints(plan, network_outputs):
+    [alb] = plan.of_type("aws:lb/loadBalancer:LoadBalancer")
+    [sign_in_group] = plan.of_type("aws:ec2/securityGroup:SecurityGroup")
+    [egress] = plan.of_type("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")
+
+    network = network_outputs["test-network"]
+    assert alb.inputs["securityGroups"][0] == network["load_balancer_security_group_id"]
+    assert len(alb.inputs["securityGroups"]) == 2
+    assert alb.inputs["subnets"] == network["public_subnet_ids"]
+    assert (egress.inputs["fromPort"], egress.inputs["toPort"], egress.inputs["cidrIpv4"]) == (443, 443, "0.0.0.0/0")
+    assert sign_in_group.inputs["ingress"] == []
+
+
+def test_google_sign_in_from_secret_config(network_outputs):
+    config = {**CONFIG, "google_client_id": {"secure": "v1:id"}, "google_client_secret": {"secure": "v1:secret"}}
+    plan = plan_stack(network_outputs, config)
+
+    [google] = plan.of_type("aws:cognito/identityProvider:IdentityProvider")
+    [client] = plan.of_type("aws:cognito/userPoolClient:UserPoolClient")
+    assert google.inputs["providerType"] == "Google" and google.inputs["providerName"] == "Google"
+    assert google.inputs["providerDetails"] == "[secret]"
+    assert google.inputs["attributeMapping"]["email"] == "email"
+    assert client.inputs["supportedIdentityProviders"] == ["COGNITO", "Google"]
+
+
+def test_session_timeout_is_configurable(network_outputs):
+    plan = plan_stack(network_outputs, with_settings("auth_front", session_timeout_seconds=3600))
+
+    [authenticate, _] = listeners_of(plan)["https"]["defaultActions"]
+    assert authenticate["authenticateCognito"]["sessionTimeout"] == 3600
+
+
+# --- the task -------------------------------------------------------------------------------------
+
+def test_front_waits_for_a_healthy_sidecar_and_app(plan):
+    _, containers = containers_of(plan)
+
+    assert set(containers) == {"app", "auth-sidecar", "auth-front"}
+    assert containers["auth-front"]["dependsOn"] == [{"containerName": "auth-sidecar", "condition": "HEALTHY"},
+                                                     {"containerName": "app", "condition": "HEALTHY"}]
+    for name in ("app", "auth-sidecar", "auth-front"):
+        assert containers[name]["healthCheck"]["command"][0] in ("CMD", "CMD-SHELL")
+        assert containers[name]["essential"] is True
+        assert containers[name]["logConfiguration"]["logDriver"] == "awslogs"
+    assert "--healthcheck" in containers["auth-sidecar"]["healthCheck"]["command"]
+
+
+def test_only_the_front_is_reachable_and_the_load_balancer_targets_it(plan):
+    _, containers = containers_of(plan)
+    [service] = plan.of_type("aws:ecs/service:Service")
+
+    assert containers["auth-front"]["portMappings"] == [{"containerPort": 8080, "protocol": "tcp"}]
+    assert containers["app"]["portMappings"] == [] and containers["auth-sidecar"]["portMappings"] == []
+    assert "127.0.0.1" in containers["app"]["command"] and "127.0.0.1" in containers["auth-sidecar"]["command"]
+    assert service.inputs["loadBalancers"][0]["containerName"] == "auth-front"
+    assert service.inputs["loadBalancers"][0]["containerPort"] == 8080
+
+
+def test_sidecar_is_configured_with_the_load_balancer_arn_as_signer(plan):
+    _, containers = containers_of(plan)
+    [alb] = plan.of_type("aws:lb/loadBalancer:LoadBalancer")
+    environment = {e["name"]: e["value"] for e in containers["auth-sidecar"]["environment"]}
+    front_environment = {e["name"]: e["value"] for e in containers["auth-front"]["environment"]}
+
+    assert environment["ALB_ARN"].startswith("arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/")
+    assert environment["ALB_ARN"] == plan.outputs["load_balancer_arn"]
+    assert alb.name == "test-auth"
+    assert environment["VALID_DOMAINS"] == "example.com,example.org"
+    assert environment["AUTH_REQUIRED"] == "true" and environment["AWS_REGION"] == "us-east-1"
+    assert front_environment == {"AUTH_FRONT_LISTEN": "8080", "AUTH_FRONT_SIDECAR": "127.0.0.1:9000",
+                                 "AUTH_FRONT_APP": "127.0.0.1:8000"}
+
+
+def test_container_sizes_add_up_to_the_task_size(plan):
+    task, containers = containers_of(plan)
+
+    assert (task.inputs["cpu"], task.inputs["memory"]) == ("512", "1024")
+    assert sum(c["cpu"] for c in containers.values()) == 512
+    assert sum(c["memory"] for c in containers.values()) == 1024
+
+
+def test_container_sizes_come_from_config(network_outputs):
+    sizes = {"cpu": 256, "memory_mb": 512, "containers": {"app": {"cpu": 128, "memory_mb": 256},
+                                                          "auth-sidecar": {"cpu": 64, "memory_mb": 128},
+                                                          "auth-front": {"cpu": 64, "memory_mb": 128}}}
+    task, containers = containers_of(plan_stack(network_outputs, with_settings("auth_sidecar", **sizes)))
+
+    assert (task.inputs["cpu"], task.inputs["memory"]) == ("256", "512")
+    assert {n: (c["cpu"], c["memory"]) for n, c in containers.items()} == {
+        "app": (128, 256), "auth-sidecar": (64, 128), "auth-front": (64, 128)}
+
+
+# --- config errors --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("section, settings, message", [
+    ("auth_sidecar", {"cpu": 256, "memory_mb": 512}, "cloud-patterns:auth_sidecar.containers.cpu: 512"),
+    ("auth_sidecar", {"containers": {"app": {"cpu": 256, "memory_mb": 1024}}},
+     "cloud-patterns:auth_sidecar.containers.memory: 1536"),
+    ("auth_sidecar", {"containers": {"app": {"cpu": 0}}}, "cloud-patterns:auth_sidecar.containers.app.cpu"),
+    ("auth_sidecar", {"containers": {"worker": {"cpu": 64}}}, "cloud-patterns:auth_sidecar.containers: 'worker'"),
+    ("auth_sidecar", {"containers": {"app": 256}}, "cloud-patterns:auth_sidecar.containers.app: 256"),
+    ("auth_sidecar", {"valid_domains": []}, "cloud-patterns:auth_sidecar.valid_domains"),
+    ("auth_sidecar", {"auth_required": "yes"}, "cloud-patterns:auth_sidecar.auth_required"),
+    ("auth_sidecar", {"log_retention_days": 10}, "cloud-patterns:auth_sidecar.log_retention_days"),
+    ("auth_front", {"session_timeout_seconds": 8 * 24 * 3600}, "cloud-patterns:auth_front.session_timeout_seconds"),
+    ("auth_front", {"host_name": "https://backoffice.example.com"}, "cloud-patterns:auth_front.host_name"),
+    ("auth_front", {"domain_prefix": "my-cognito-login"}, "cloud-patterns:auth_front.domain_prefix"),
+    ("auth_front", {"scopes": ["email"]}, "cloud-patterns:auth_front.scopes"),
+])
+def test_bad_config_is_refused_naming_the_key(network_outputs, section, settings, message):
+    with pytest.raises(ConfigError, match=message.replace(".", r"\.")):
+        plan_stack(network_outputs, with_settings(section, **settings))
+
+
+def test_google_needs_both_client_id_and_secret(network_outputs):
+    with pytest.raises(ConfigError, match="google_client_secret"):
+        plan_stack(network_outputs, {**CONFIG, "google_client_id": {"secure": "v1:id"}})
+
+
+# --- SidecarAssembly on its own -------------------------------------------------------------------
+
+def spec(name, **kwargs):
+    return ContainerSpec(name, image=f"{name}@sha256:0", **{"cpu": 64, "memory_mb": 128, **kwargs})
+
+
+def assembly_args(**kwargs):
+    return SidecarAssemblyArgs(**{"main": spec("app", port=8080, health_check=["CMD", "true"]),
+                                  "subnet_ids": ["subnet-1"], "security_group_ids": ["sg-1"], **kwargs})
+
+
+@pytest.mark.parametrize("kwargs, key", [
+    ({"sidecars": [spec("log", cpu=0)]}, "containers.log.cpu"),
+    ({"sidecars": [spec("log", memory_mb=None)]}, "containers.log.memory_mb"),
+    ({"sidecars": [spec("proxy", port=8080)]}, "containers.port"),
+    ({"ingress_container": "nobody"}, "ingress_container"),
+    ({"sidecars": [spec("log")], "ingress_container": "log", "target_group_arn": "arn:tg"}, "containers.log.port"),
+    ({"main": spec("app", essential=False), "sidecars": [spec("log")]}, "containers.app.essential"),
+    ({"sidecars": [spec("log", cpu=256)]}, "containers.cpu"),
+    ({"sidecars": [spec("log", memory_mb=512)]}, "containers.memory"),
+    ({"sidecars": [spec("log", depends_on={"app": "RUNNING"})]}, "containers.log.depends_on.app"),
+])
+def test_sidecar_assembly_args_are_validated(kwargs, key):
+    with pytest.raises(InvalidArgument) as error:
+        assembly_args(**kwargs)
+    assert error.value.key == key
+
+
+def test_sidecar_assembly_runs_any_number_of_sidecars_in_one_task():
+    def main():
+        SidecarAssembly("svc", assembly_args(
+            cpu=512, memory_mb=1024, desired_count=3,
+            sidecars=[spec("metrics", depends_on={"app": "HEALTHY"}), spec("logs", essential=False),
+                      spec("proxy", port=9090, depends_on={"app": "START"})],
+            ingress_container="proxy", target_group_arn="arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/t/1"))
+    plan = run_components(main)
+
+    [task] = plan.of_type("aws:ecs/taskDefinition:TaskDefinition")
+    [service] = plan.of_type("aws:ecs/service:Service")
+    [cluster] = plan.of_type("aws:ecs/cluster:Cluster")
+    names = [c["name"] for c in json.loads(task.inputs["containerDefinitions"])]
+    assert names == ["app", "metrics", "logs", "proxy"]
+    assert service.inputs["loadBalancers"] == [{"targetGroupArn": "arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/t/1",
+                                                "containerName": "proxy", "containerPort": 9090}]
+    assert service.inputs["desiredCount"] == 3 and service.inputs["cluster"].startswith("arn:aws:ecs:us-east-1:123456789012:cluster/svc-")
+    assert cluster.name == "svc"
