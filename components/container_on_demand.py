@@ -134,8 +134,9 @@ class ContainerOnDemand(pulumi.ComponentResource):
         inputs = pulumi.Output.concat(self.bucket.arn, "/", args.input_prefix, "*")
         outputs = pulumi.Output.concat(self.bucket.arn, "/", args.output_prefix, "*")
         self.task = FargateTask(f"{name}-thumbnail", FargateTaskArgs(
+            # AWS_REGION pins the presigned URLs to the bucket's region (Fargate usually sets it too).
             containers=[ContainerSpec(CONTAINER_NAME, image=self.image.image_ref, memory_mb=args.memory_mb,
-                                      user=CONTAINER_USER)],
+                                      user=CONTAINER_USER, environment={"AWS_REGION": aws.get_region().region})],
             cpu=args.cpu, memory_mb=args.memory_mb, cpu_architecture=args.cpu_architecture,
             image_repository_arns=[self.image.repository.arn], log_retention_days=args.log_retention_days,
             task_policy_statements=[iam.statement(["s3:GetObject"], [inputs], sid="ReadInputVideos"),
@@ -202,7 +203,8 @@ class ContainerOnDemand(pulumi.ComponentResource):
         self.register_outputs({
             "bucket": self.bucket.bucket, "cluster_arn": self.cluster.arn,
             "task_definition_arn": self.task.task_definition.arn, "invoker_name": self.invoker.function.name,
-            "dead_letter_queue_url": self.dead_letter_queue.url, "repository_url": self.image.repository.repository_url})
+            "dead_letter_queue_url": self.dead_letter_queue.url,
+            "repository_url": self.image.repository.repository_url})
 
     def _private_bucket(self, name: str) -> aws.s3.Bucket:
         """A bucket nobody outside the account can reach: public access blocked, ACLs off, encrypted, TLS only."""
@@ -220,12 +222,14 @@ class ContainerOnDemand(pulumi.ComponentResource):
                 apply_server_side_encryption_by_default=aws.s3
                 .BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
                     sse_algorithm="AES256"))], opts=bucket_child)
+        # Abandoned multipart uploads of large videos would otherwise be stored (and billed) forever.
         aws.s3.BucketLifecycleConfiguration(
             name, bucket=bucket.id, rules=[aws.s3.BucketLifecycleConfigurationRuleArgs(
                 id="abort-incomplete-uploads", status="Enabled",
                 filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
-                abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
-                    days_after_initiation=7))], opts=bucket_child)
+                abort_incomplete_multipart_upload=aws.s3
+                .BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(days_after_initiation=7))],
+            opts=bucket_child)
         aws.s3.BucketPolicy(name, bucket=bucket.id, policy=iam.tls_only_bucket_policy(bucket.arn, self),
                             opts=pulumi.ResourceOptions(parent=bucket, depends_on=[access_block]))
         return bucket

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from pulumi.runtime import MockResourceArgs
 from rich.console import Console
-from rich.table import Table
+from rich.tree import Tree
 
 from policies import rules
 from stacks.mocks import ProviderMocks
@@ -84,29 +84,31 @@ def check_plans(plans: Sequence[StackPlan]) -> list[StackPolicyReport]:
     return [check_plan(p) for p in plans]
 
 
-def render(reports: Sequence[StackPolicyReport]) -> Table:
-    table = Table(title="policy violations", title_justify="left", show_lines=False)
-    for column in ("stack", "level", "policy", "resource", "violation"):
-        table.add_column(column, overflow="fold")
-    for report in reports:
-        for v in sorted(report.violations, key=lambda v: (v.enforcement != rules.MANDATORY, v.policy)):
-            level = "[bold red]mandatory[/]" if v.enforcement == rules.MANDATORY else "[yellow]advisory[/]"
-            table.add_row(report.stack, level, v.policy, f"{v.resource_type} {v.resource_name}", v.message)
-    return table
+def policy_document(reports: Sequence[StackPolicyReport]) -> dict:
+    return {"mandatory": sum(len(r.mandatory) for r in reports), "advisory": sum(len(r.advisory) for r in reports),
+            "stacks": {r.stack: r.to_json() for r in reports}}
+
+
+def render(report: StackPolicyReport) -> Tree:
+    """A stack's violations, mandatory first, each with its resource and what to fix."""
+    tree = Tree(f"[bold]{report.stack}[/] policies: {len(report.mandatory)} mandatory, {len(report.advisory)} "
+                "advisory violations")
+    for v in report.mandatory + report.advisory:
+        level = "[bold red]mandatory[/]" if v.enforcement == rules.MANDATORY else "[yellow]advisory[/]"
+        tree.add(f"{level} {v.policy}: {v.resource_type} [cyan]{v.resource_name}[/]").add(v.message)
+    return tree
 
 
 def policy_gate(plans: Sequence[StackPlan], console: Console, document: dict | None = None) -> bool:
     """Checks every plan against the policies and prints the violations per stack on ``console``; with a plan
-    ``document`` (``plan --json``) adds each stack's ``policy`` section to it. True when a mandatory policy is
-    violated (the plan must fail)."""
+    ``document`` (``plan --json``) adds them to it as a top-level ``policy`` section. True when a mandatory
+    policy is violated (the plan must fail)."""
     reports = check_plans(plans)
     if document is not None:
-        by_stack = {r.stack: r for r in reports}
-        for stack in document.get("stacks", []):
-            if stack.get("name") in by_stack:
-                stack["policy"] = by_stack[stack["name"]].to_json()
-    if any(r.violations for r in reports):
-        console.print(render(reports))
+        document["policy"] = policy_document(reports)
+    for report in reports:
+        if report.violations:
+            console.print(render(report), highlight=False)
     mandatory = sum(len(r.mandatory) for r in reports)
     advisory = sum(len(r.advisory) for r in reports)
     verdict = "[bold red]failed[/]" if mandatory else "[bold green]passed[/]"

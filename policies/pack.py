@@ -10,8 +10,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pulumi_policy import (EnforcementLevel, Policy, PolicyResource, ReportViolation, ResourceValidationArgs,
-                           ResourceValidationPolicy, Severity, StackValidationArgs, StackValidationPolicy)
+from pulumi_policy import (
+    EnforcementLevel,
+    Policy,
+    PolicyResource,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    Severity,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
 from pulumi_policy.proxy import _DictProxy, _is_unknown, _ListProxy
 
 from policies import rules
@@ -52,7 +61,8 @@ def resource_policy(rule: rules.Rule) -> ResourceValidationPolicy:
                 report_violation(message, args.urn)
 
     return ResourceValidationPolicy(name=rule.name, description=rule.description, validate=validate,
-                                    enforcement_level=ENFORCEMENT[rule.enforcement], severity=SEVERITY[rule.enforcement])
+                                    enforcement_level=ENFORCEMENT[rule.enforcement],
+                                    severity=SEVERITY[rule.enforcement])
 
 
 def stack_policy(rule: rules.Rule) -> StackValidationPolicy:

@@ -20,6 +20,7 @@ import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +54,8 @@ BUCKET_ENCRYPTION = ("aws:s3/bucketServerSideEncryptionConfiguration:BucketServe
                      "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2")
 BUCKET_POLICY = ("aws:s3/bucketPolicy:BucketPolicy",)
 SECURITY_GROUPS = ("aws:ec2/securityGroup:SecurityGroup", "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup")
-INGRESS_RULES = ("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "aws:ec2/securityGroupRule:SecurityGroupRule")
+INGRESS_RULES = ("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+                 "aws:ec2/securityGroupRule:SecurityGroupRule")
 LOAD_BALANCERS = ("aws:lb/loadBalancer:LoadBalancer", "aws:alb/loadBalancer:LoadBalancer")
 LISTENERS = ("aws:lb/listener:Listener", "aws:alb/listener:Listener")
 IDENTITY_POLICIES = ("aws:iam/rolePolicy:RolePolicy", "aws:iam/policy:Policy", "aws:iam/userPolicy:UserPolicy",
@@ -184,6 +186,11 @@ class Stack:
         """Resources of ``types`` whose ``prop`` refers to ``target``."""
         return [r for r in self.of_type(*types) if target in self.targets(r, prop, r.props.get(prop), (target.type,))]
 
+    def unresolved(self, types: Sequence[str], prop: str) -> bool:
+        """Whether some resource of ``types`` refers, by ``prop``, to a resource nobody can tell yet (an unknown
+        value, and no property dependencies from an older engine): a missing relation is then not proven."""
+        return any(not known(r.props.get(prop)) and not r.dependencies.get(prop) for r in self.of_type(*types))
+
 
 # ---------------------------------------------------------------------------------------------------
 # Value helpers
@@ -247,10 +254,11 @@ PUBLIC_ACCESS_FLAGS = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls
 def s3_public_access_blocked(stack: Stack) -> Iterable[Finding]:
     for bucket in stack.of_type(*BUCKETS):
         blocks = stack.referring_to(bucket, PUBLIC_ACCESS_BLOCK, "bucket")
-        if not blocks:
+        if not blocks and not stack.unresolved(PUBLIC_ACCESS_BLOCK, "bucket"):
             yield Finding(bucket, "no aws.s3.BucketPublicAccessBlock for this bucket in the stack")
         for block in blocks:
-            off = [flag for flag in PUBLIC_ACCESS_FLAGS if known(block.props.get(flag)) and not _true(block.props.get(flag))]
+            off = [flag for flag in PUBLIC_ACCESS_FLAGS
+                   if known(block.props.get(flag)) and not _true(block.props.get(flag))]
             if off:
                 yield Finding(block, f"public access block leaves {', '.join(off)} off")
 
@@ -261,11 +269,12 @@ def s3_default_encryption(stack: Stack) -> Iterable[Finding]:
         configs = [bucket.props.get("serverSideEncryptionConfiguration")]
         configs += [c.props.get("rules") for c in stack.referring_to(bucket, BUCKET_ENCRYPTION, "bucket")]
         algorithms = [a for c in configs for a in _find(c, "sseAlgorithm")]
-        if any(not known(a) for a in algorithms):
+        if any(not known(a) for a in algorithms) or stack.unresolved(BUCKET_ENCRYPTION, "bucket"):
             continue
         if not any(a in SSE_ALGORITHMS for a in algorithms):
-            yield Finding(bucket, "no server-side encryption configuration (aws.s3.BucketServerSideEncryptionConfiguration"
-                                  f" with one of {', '.join(SSE_ALGORITHMS)}) for this bucket in the stack")
+            yield Finding(bucket, "no server-side encryption configuration (aws.s3."
+                                  "BucketServerSideEncryptionConfiguration with one of "
+                                  f"{', '.join(SSE_ALGORITHMS)}) for this bucket in the stack")
 
 
 @stack_rule("s3-tls-only-policy", "S3 bucket policies deny every request not made over TLS (aws:SecureTransport)")
@@ -274,7 +283,7 @@ def s3_tls_only_policy(stack: Stack) -> Iterable[Finding]:
         documents = [bucket.props.get("policy")] if bucket.props.get("policy") else []
         documents += [p.props.get("policy") for p in stack.referring_to(bucket, BUCKET_POLICY, "bucket")]
         parsed = [_json(d) for d in documents]
-        if any(not known(d) for d in parsed):
+        if any(not known(d) for d in parsed) or stack.unresolved(BUCKET_POLICY, "bucket"):
             continue
         arn = bucket.props.get("arn")
         arn = arn if isinstance(arn, str) else None
@@ -324,6 +333,10 @@ class Ingress:
         if self.protocol in ("-1", "all"):
             return True
         return self.protocol in ("tcp", "6", "udp", "17") and self.from_port <= port <= self.to_port
+
+    @property
+    def single_port(self) -> int | None:
+        return self.from_port if self.from_port == self.to_port else None
 
     @property
     def world_open(self) -> bool:
@@ -385,12 +398,15 @@ def security_group_no_public_ingress(stack: Stack) -> Iterable[Finding]:
         if resource.type in SECURITY_GROUPS:
             groups = [resource]
         else:
-            groups = stack.targets(resource, "securityGroupId", resource.props.get("securityGroupId"), SECURITY_GROUPS)
+            group_id = resource.props.get("securityGroupId")
+            groups = stack.targets(resource, "securityGroupId", group_id, SECURITY_GROUPS)
+            if not groups and not known(group_id):
+                continue  # which group it opens cannot be told yet
         is_load_balancer = bool(groups) and all(g in load_balancer_groups for g in groups)
         for rule in ingress_rules(resource.type, resource.props):
             if not rule.world_open:
                 continue
-            web_port = rule.protocol in ("tcp", "6") and (rule.from_port, rule.to_port) in [(p, p) for p in WORLD_OPEN_PORTS]
+            web_port = rule.protocol in ("tcp", "6") and rule.single_port in WORLD_OPEN_PORTS
             if web_port and is_load_balancer:
                 continue
             where = "a load-balancer group (only 80 and 443 may be)" if is_load_balancer else (
@@ -510,7 +526,8 @@ def iam_pass_role_named_roles(type_: str, props: Mapping[str, Any]) -> Iterable[
             continue
         if statement.get("NotResource"):
             yield f"{_label(statement)} allows iam:PassRole on every role but {statement['NotResource']}"
-        bad = [r for r in _as_list(statement.get("Resource")) if known(r) and not (isinstance(r, str) and ROLE_ARN.match(r))]
+        bad = [r for r in _as_list(statement.get("Resource"))
+               if known(r) and not (isinstance(r, str) and ROLE_ARN.match(r))]
         if bad:
             yield f"{_label(statement)} allows iam:PassRole on {', '.join(map(str, bad))}: name each role's full ARN"
 
@@ -518,8 +535,7 @@ def iam_pass_role_named_roles(type_: str, props: Mapping[str, Any]) -> Iterable[
 @resource_rule("iam-no-managed-full-access", "No AWS managed *FullAccess (or AdministratorAccess) policy attached",
                *POLICY_ATTACHMENTS, ROLE)
 def iam_no_managed_full_access(type_: str, props: Mapping[str, Any]) -> Iterable[str]:
-    arns = _as_list(props.get("policyArn")) + _as_list(props.get("policyArns")) + _as_list(props.get("managedPolicyArns"))
-    for arn in arns:
+    for arn in [a for key in ("policyArn", "policyArns", "managedPolicyArns") for a in _as_list(props.get(key))]:
         if isinstance(arn, str) and FULL_ACCESS_POLICY.match(arn):
             yield f"attaches the AWS managed policy {arn}: write a least-privilege policy instead"
 
@@ -547,12 +563,12 @@ def secret_looking_name(name: str) -> bool:
     words = [w.upper() for w in re.split(r"[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])", name) if w]
     if not words:
         return False
-    if any(a == "ACCESS" and b == "KEY" for a, b in zip(words, words[1:])):
+    if any(pair == ("ACCESS", "KEY") for pair in pairwise(words)):
         return True  # AWS_ACCESS_KEY_ID too: a credential, whatever its suffix
     if words[-1] in REFERENCE_SUFFIXES:
         return False
     return (any(w in SECRET_WORDS for w in words) or words == ["KEY"]
-            or any(a in KEY_QUALIFIERS and b == "KEY" for a, b in zip(words, words[1:])))
+            or any(a in KEY_QUALIFIERS and b == "KEY" for a, b in pairwise(words)))
 
 
 def plaintext_secret_problems(variables: Mapping[str, Any]) -> list[str]:
@@ -586,7 +602,8 @@ TIMEOUT_JUSTIFICATION_TAG = "timeout-justification"
                f"has a '{TIMEOUT_JUSTIFICATION_TAG}' tag saying why", LAMBDA_FUNCTION)
 def lambda_timeout_bounded(type_: str, props: Mapping[str, Any]) -> Iterable[str]:
     timeout = _number(props.get("timeout", 3))
-    if timeout is not None and timeout > MAX_LAMBDA_TIMEOUT and not str(_tags(props).get(TIMEOUT_JUSTIFICATION_TAG) or "").strip():
+    justified = str(_tags(props).get(TIMEOUT_JUSTIFICATION_TAG) or "").strip()
+    if timeout is not None and timeout > MAX_LAMBDA_TIMEOUT and not justified:
         yield (f"timeout {int(timeout)} s is above {MAX_LAMBDA_TIMEOUT} s; shorten it or tag the function "
                f"{TIMEOUT_JUSTIFICATION_TAG}=<why>")
 
@@ -629,7 +646,8 @@ def lambda_log_group_retention(stack: Stack) -> Iterable[Finding]:
 @resource_rule("lambda-permission-not-public", "Lambda permissions are never granted to every principal (*) "
                "without a source condition", LAMBDA_PERMISSION)
 def lambda_permission_not_public(type_: str, props: Mapping[str, Any]) -> Iterable[str]:
-    if props.get("principal") == "*" and not any(props.get(k) for k in ("sourceArn", "sourceAccount", "principalOrgId")):
+    scoped = any(props.get(k) for k in ("sourceArn", "sourceAccount", "principalOrgId"))
+    if props.get("principal") == "*" and not scoped:
         yield f"anyone may call {props.get('action', 'lambda:InvokeFunction')}: name the principal and its source"
 
 
@@ -698,7 +716,8 @@ def ecs_task_awslogs(type_: str, props: Mapping[str, Any]) -> Iterable[str]:
         config = container.get("logConfiguration") or {}
         options = config.get("options") or {}
         if config.get("logDriver") != "awslogs":
-            yield f"container {_container_name(container)} logs with {config.get('logDriver') or 'no log driver'}, not awslogs"
+            driver = config.get("logDriver") or "no log driver"
+            yield f"container {_container_name(container)} logs with {driver}, not awslogs"
         elif not options.get("awslogs-group"):
             yield f"container {_container_name(container)} names no awslogs-group"
         elif _true(options.get("awslogs-create-group")):
@@ -721,8 +740,9 @@ def ecs_fargate_size(type_: str, props: Mapping[str, Any]) -> Iterable[str]:
         yield f"cpu {props.get('cpu')!r} is not a Fargate size; allowed: {', '.join(map(str, FARGATE_SIZES))}"
     elif memory not in FARGATE_SIZES[cpu]:
         allowed = FARGATE_SIZES[cpu]
+        examples = ", ".join(map(str, allowed[:4])) + (", ..." if len(allowed) > 4 else "")
         yield (f"memory {props.get('memory')!r} is not offered with {cpu} cpu units; allowed: "
-               f"{allowed[0]}-{allowed[-1]} MiB ({', '.join(map(str, allowed[:4]))}{', ...' if len(allowed) > 4 else ''})")
+               f"{allowed[0]}-{allowed[-1]} MiB ({examples})")
 
 
 @resource_rule("ecs-no-privileged", "No privileged containers, added admin capabilities or host networking",

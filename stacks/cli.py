@@ -266,7 +266,7 @@ def plan(environment: EnvironmentArg,
         write_report(report, markdown)
     if as_json:
         document = plan_document(env, plans)
-        violated = policy_gate(plans, err, document)  # adds each stack's "policy" section
+        violated = policy_gate(plans, err, document)  # adds the "policy" section
         sys.stdout.write(json.dumps(document, indent=2, sort_keys=False, default=str) + "\n")
     else:
         for stack_plan in plans:

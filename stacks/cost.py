@@ -273,6 +273,7 @@ class StackCost:
     usage: list[UsageRate] = field(default_factory=list)
     free: list[NoCost] = field(default_factory=list)
     not_priced: list[NotPriced] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def fixed_monthly(self) -> float:
@@ -291,7 +292,8 @@ class StackCost:
                 "usage_monthly": self.usage_monthly if any(u.quantity is not None for u in self.usage) else None,
                 "fixed": [vars(line) for line in self.fixed],
                 "usage": [{**vars(line), "monthly": line.monthly} for line in self.usage],
-                "free": [vars(line) for line in self.free], "not_priced": [vars(line) for line in self.not_priced]}
+                "free": [vars(line) for line in self.free], "not_priced": [vars(line) for line in self.not_priced],
+                "notes": self.notes}
 
 
 @dataclass
@@ -356,6 +358,8 @@ def estimate_stack(plan: StackPlan, prices: PriceList, usage: Usage | None = Non
         if resource.custom:
             for line in context.price(resource):
                 lists[type(line)].append(line)
+    if plan.spec.region != prices.region and any(r.type.startswith("aws:") for r in plan.resources):
+        cost.notes.append(f"this stack is in {plan.spec.region}; the AWS prices are those of {prices.region}")
     return cost
 
 
@@ -729,7 +733,7 @@ def _gcp_function(function: PlannedResource, ctx: _StackContext) -> list[Line]:
     if minimum:
         idle = vcpu * p["gcp_idle_vcpu_second"] + memory_gib * p["gcp_idle_gib_second"]
         lines.append(FixedCost(
-            function.name, function.type, f"{minimum} minimum instances kept warm (idle rate)",
+            function.name, function.type, f"{_plural(minimum, 'minimum instance')} kept warm (idle rate)",
             minimum * idle * 3600 * ctx.hours,
             f"{_count(minimum)}{ctx.hours:g} h × 3600 s × ({vcpu:g} vCPU × {_rate(p['gcp_idle_vcpu_second'])} + "
             f"{memory_gib:g} GiB × {_rate(p['gcp_idle_gib_second'])})/s"))
@@ -854,6 +858,7 @@ def _stack_details(stack: StackCost, with_usage: bool, collapsible: bool, level:
     title = (f"{stack.stack}: {_money(stack.fixed_monthly, 2)} a month fixed, "
              f"{_plural(len(stack.usage), 'usage rate')}, {len(stack.free)} free, {len(stack.not_priced)} not priced")
     lines = [f"<details><summary>{title}</summary>", ""] if collapsible else [f"{'#' * level} {title}", ""]
+    lines += [f"_Note: {note}._\n" for note in stack.notes]
     if stack.fixed:
         lines += ["| Fixed | Resource | Per month | Basis |", "|---|---|--:|---|"]
         lines += [f"| {f.item} | `{f.resource}` | {_money(f.monthly, 2)} | {f.basis} |" for f in stack.fixed]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -82,19 +83,21 @@ def run_interruptibly(work: Callable[[], T], orchestrator: Orchestrator,
     if threading.current_thread() is not threading.main_thread():
         return work()
     result: dict = {}
+    done = threading.Event()
 
     def target() -> None:
         try:
             result["value"] = work()
         except BaseException as error:  # re-raised in the caller's thread
             result["error"] = error
+        finally:
+            done.set()
 
-    worker = threading.Thread(target=target, name="orchestrator", daemon=True)
-    worker.start()
+    threading.Thread(target=target, name="orchestrator", daemon=True).start()
     interrupts = 0
-    while worker.is_alive():
+    while not done.is_set():
         try:
-            worker.join(0.2)
+            time.sleep(0.05)  # not Thread.join: a KeyboardInterrupt inside it can mark a live thread stopped
         except KeyboardInterrupt:
             interrupts += 1
             orchestrator.cancel(force=interrupts > 1)

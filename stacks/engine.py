@@ -152,6 +152,11 @@ class RunningProcesses:
         with self._lock:
             return stack in self._cancelled
 
+    def running(self, stack: str) -> list[list[str]]:
+        """The command lines of the stack's running processes."""
+        with self._lock:
+            return [list(p.args) for p in self._processes.get(stack, ()) if p.poll() is None]
+
     def forget(self, stack: str) -> None:
         with self._lock:
             self._cancelled.discard(stack)
@@ -220,6 +225,8 @@ class CancellableCommand(auto.PulumiCommand):
         if os.path.isabs(self.command):  # plugins bundled with the CLI sit next to it
             env["PATH"] = os.pathsep.join([os.path.dirname(self.command), env.get("PATH", "")])
         stack = _stack_argument(args)
+        if stack is not None and self.processes.cancelled(stack):
+            raise StackCancelled("cancelled before the operation started")
         result = run_process([self.command, *args], cwd, env, on_output, on_error,
                              started=lambda p: self.processes.started(stack, p),
                              finished=lambda p: self.processes.finished(stack, p))

@@ -186,11 +186,12 @@ def find_discs(image: np.ndarray) -> list[Disc]:
     discs: list[Disc] = []
 
     def verify(cx: float, cy: float, r0: float) -> tuple[float, float, float] | None:
-        paper = _local_paper(lab, distance, cx, cy, r0)
-        circle = _refine(image_lab, paper, cx / scale_x, cy / scale_y, r0 / work_scale)
+        circle = _refine(image_lab, cx / scale_x, cy / scale_y, r0 / work_scale)
         if circle is None:
             return None
-        x, y, radius, support = circle
+        x, y, radius, support, paper = circle
+        if any(math.hypot(x - d.x, y - d.y) < 0.5 * max(radius, d.radius) for d in discs):
+            return None  # found a coin that is already counted
         wx, wy, wr = x * scale_x, y * scale_y, radius * work_scale
         if not _is_coin(mask, background_like, wx, wy, wr, r0):
             return None
@@ -277,8 +278,8 @@ def _segment(distance: np.ndarray) -> tuple[np.ndarray, float]:
         hull_area = cv2.contourArea(hull)
         if hull_area < 50 or cv2.contourArea(contour) > 0.95 * hull_area:
             continue
-        perimeter = cv2.arcLength(hull, True)
-        if 4 * math.pi * hull_area / (perimeter * perimeter) > 0.88:
+        _, enclosing_radius = cv2.minEnclosingCircle(hull)
+        if hull_area > 0.85 * math.pi * enclosing_radius * enclosing_radius:
             cv2.drawContours(filled, [hull], -1, 255, thickness=cv2.FILLED)
     return filled, low
 
@@ -310,18 +311,36 @@ def _peel(mask: np.ndarray, min_radius: float, max_radius: float, verify) -> Non
             cv2.circle(blob, (round(ax - x0 + pad), round(ay - y0 + pad)), int(math.ceil(ar * 1.06 + 1.5)), 0, -1)
 
 
-def _refine(image_lab: np.ndarray, paper: np.ndarray, cx: float, cy: float, r0: float):
-    """(x, y, radius, support) of the coin's outline near the guess, or None: a wide RANSAC search
-    around the guess (an inscribed circle, off by shadows), then two precise profile fits."""
-    rays = _EdgeRays.sample(image_lab, paper, cx, cy, r0, 0.7, 1.6)
+def _refine(image_lab: np.ndarray, cx: float, cy: float, r0: float):
+    """(x, y, radius, support, paper Lab) of the coin's outline near the guess, or None. First a
+    wide RANSAC search on plain edge strength around the guess (an inscribed circle, off where a
+    shadow or a neighbour shaped the blob); then the paper colour on a ring just outside that
+    circle; then two precise profile fits that know which way is paper."""
+    rays = _EdgeRays.sample(image_lab, None, cx, cy, r0, 0.7, 1.6)
     fit = rays and rays.ransac_circle()
+    if fit is None:  # the guess may be a small circle off-centre in a coin that a neighbour bit into
+        rays = _EdgeRays.sample(image_lab, None, cx, cy, r0, 0.6, 2.6)
+        fit = rays and rays.ransac_circle(centre_slack=1.2)
+    paper = None
     for inner, outer in ((0.8, 1.3), (0.9, 1.15)):
         if fit is None:
             return None
         x, y, radius, _ = fit
+        paper = _ring_paper(image_lab, x, y, radius)
         rays = _EdgeRays.sample(image_lab, paper, x, y, radius, inner, outer)
         fit = rays and rays.profile_circle()
-    return fit
+    return None if fit is None else (*fit, paper)
+
+
+def _ring_paper(image_lab: np.ndarray, x: float, y: float, r: float) -> np.ndarray:
+    """Lab of the paper right around a coin: the median on a ring just outside it (a neighbour or
+    a shadow covers less than half of it). Local, so right under any shade."""
+    height, width = image_lab.shape[:2]
+    theta = np.linspace(0, 2 * math.pi, 64, endpoint=False)
+    radii = np.array([1.2, 1.35, 1.5]) * r
+    xs = np.clip(np.round(x + np.cos(theta)[:, None] * radii[None, :]), 0, width - 1).astype(int).ravel()
+    ys = np.clip(np.round(y + np.sin(theta)[:, None] * radii[None, :]), 0, height - 1).astype(int).ravel()
+    return np.median(image_lab[ys, xs].astype(np.float32), axis=0)
 
 
 @dataclass
@@ -366,9 +385,14 @@ class _EdgeRays:
         map_x = (ccx + np.cos(theta)[:, None] * radii[None, :]).astype(np.float32)
         map_y = (ccy + np.sin(theta)[:, None] * radii[None, :]).astype(np.float32)
         samples = cv2.remap(lab, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        off_paper = samples - np.asarray(paper, np.float32)
-        distance = np.sqrt(off_paper[..., 0] ** 2 + CHROMA_WEIGHT * (off_paper[..., 1] ** 2 + off_paper[..., 2] ** 2))
-        strength = distance[:, :-2 * cls.SPAN] - distance[:, 2 * cls.SPAN:]
+        if paper is None:  # plain edge strength, either way
+            delta = samples[:, 2 * cls.SPAN:] - samples[:, :-2 * cls.SPAN]
+            strength = np.sqrt(delta[..., 0] ** 2 + CHROMA_WEIGHT * (delta[..., 1] ** 2 + delta[..., 2] ** 2))
+            distance = samples[..., 0]
+        else:
+            off_paper = samples - np.asarray(paper, np.float32)
+            distance = np.sqrt(off_paper[..., 0] ** 2 + CHROMA_WEIGHT * (off_paper[..., 1] ** 2 + off_paper[..., 2] ** 2))
+            strength = distance[:, :-2 * cls.SPAN] - distance[:, 2 * cls.SPAN:]
         return cls(strength, radii[cls.SPAN:-cls.SPAN], distance[:, cls.SPAN:-cls.SPAN], theta, (ccx, ccy, cr), inner, outer, (x0, y0), (sx, sy))
 
     def _to_image(self, x, y, r, support):
@@ -387,7 +411,7 @@ class _EdgeRays:
         points = np.stack([ccx + np.cos(self.theta[rays]) * r_edge, ccy + np.sin(self.theta[rays]) * r_edge], axis=1)
         return points, mid
 
-    def ransac_circle(self, hypotheses: int = 160):
+    def ransac_circle(self, hypotheses: int = 160, centre_slack: float = 0.5):
         """Circle through the most (strength-weighted) candidate edges: every local maximum of at
         least 40 % of its ray's strongest is a candidate."""
         s = self.strength
@@ -403,7 +427,7 @@ class _EdgeRays:
         rng = np.random.default_rng(len(points))  # deterministic for a given input
         picks = rng.integers(0, len(points), size=(hypotheses, 3))
         ux, uy, ur, ok = _circle_through(points[picks[:, 0]], points[picks[:, 1]], points[picks[:, 2]])
-        ok &= (ur > self.inner * gr) & (ur < self.outer * gr) & (np.hypot(ux - gx, uy - gy) < 0.5 * gr)
+        ok &= (ur > self.inner * gr) & (ur < self.outer * gr) & (np.hypot(ux - gx, uy - gy) < centre_slack * gr)
         if not ok.any():
             return None
         ux, uy, ur = ux[ok], uy[ok], ur[ok]
@@ -431,10 +455,16 @@ class _EdgeRays:
         if top < 4.0:
             return None
         # The rim's inner boundary can be a concentric circle as strong as the outline: take the
-        # outermost strong one, beyond which lies paper.
+        # outermost clear peak, one separated from the strongest by a dip (a soft shadow's halo
+        # only makes a shoulder on the outline's peak).
+        strongest = int(np.argmax(consensus))
         peaks = np.nonzero((consensus[1:-1] >= consensus[:-2]) & (consensus[1:-1] >= consensus[2:])
                            & (consensus[1:-1] >= max(4.0, 0.3 * top)))[0] + 1
-        column = int(peaks.max()) if len(peaks) else int(np.argmax(consensus))
+        column = strongest
+        for peak in sorted(peaks[peaks > strongest], reverse=True):
+            if consensus[strongest:peak].min() <= 0.5 * consensus[peak]:
+                column = int(peak)
+                break
         r_c = float(self.radii[column])
         band = max(3, int(round(0.08 * r_c / self.STEP)))
         lo, hi = max(0, column - band), min(self.distance.shape[1] - 1, column + band)
@@ -444,7 +474,7 @@ class _EdgeRays:
         near = self.distance[:, lo:hi + 1]
         peak = near.max(axis=1)
         beyond = np.median(outside, axis=1)
-        level = beyond + 0.5 * (peak - beyond)
+        level = beyond + 0.6 * (peak - beyond)
         above = near >= level[:, None]
         # outermost sample still above the level, followed by one below it
         crossing = np.where(above[:, :-1] & ~above[:, 1:], np.arange(near.shape[1] - 1)[None, :], -1).max(axis=1)
@@ -512,19 +542,6 @@ def _is_coin(mask: np.ndarray, background_like: np.ndarray, x: float, y: float, 
     filled = (mask[y0:y1, x0:x1][inside] > 0).mean()
     clear = background_like[y0:y1, x0:x1][ring].mean()
     return bool(filled >= 0.85 and clear >= 0.2)
-
-
-def _local_paper(lab: np.ndarray, distance: np.ndarray, x: float, y: float, r: float) -> np.ndarray:
-    """Lab of the paper around a coin: on a ring outside it, the median of the half of the samples
-    closest to the background model (the rest may be neighbouring coins or their shadows). Local,
-    so it is right even where the background model missed a shade."""
-    height, width = distance.shape
-    theta = np.linspace(0, 2 * math.pi, 48, endpoint=False)
-    radii = np.array([1.4, 1.6, 1.8]) * max(r, 3.0)
-    xs = np.clip(np.round(x + np.cos(theta)[:, None] * radii[None, :]), 0, width - 1).astype(int).ravel()
-    ys = np.clip(np.round(y + np.sin(theta)[:, None] * radii[None, :]), 0, height - 1).astype(int).ravel()
-    closest = np.argsort(distance[ys, xs])[: len(xs) // 2]
-    return np.median(lab[ys[closest], xs[closest]], axis=0)
 
 
 def _colour(work_lab: np.ndarray, paper_lab: np.ndarray, x: float, y: float, r: float) -> tuple[float, float]:

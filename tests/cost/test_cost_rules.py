@@ -109,7 +109,8 @@ def test_fargate_service_on_arm_with_extra_ephemeral_storage():
 def test_services_fargate_cannot_price_are_listed_not_dropped():
     cost = estimate(task_definition("ec2"), service("on-ec2", "ec2", desired=2, launchType="EC2"),
                     service("elsewhere", "not-in-this-stack", desired=1),
-                    service("spot", "ec2", desired=1, capacityProviderStrategies=[{"capacityProvider": "FARGATE_SPOT"}]))
+                    service("spot", "ec2", desired=1,
+                            capacityProviderStrategies=[{"capacityProvider": "FARGATE_SPOT"}]))
     assert {n.resource: n.reason for n in cost.not_priced} == {
         "on-ec2": "not a Fargate service (EC2 capacity is not in the plan)",
         "elsewhere": "its task definition 'not-in-this-stack' is not in this stack",
@@ -142,7 +143,8 @@ def test_one_on_demand_task_run_includes_its_invoker_invocation_and_public_ip():
     assert run.price == pytest.approx(0.019565 * 60 / 3600 + 0.2e-6 + 0.125 * 0.1 * 0.0000133334)
     assert run.monthly == pytest.approx(10_000 * run.price)  # $3.26
     assert "started by invoker" in run.item
-    assert {f.resource: f.reason for f in cost.free}["invoker"] == "priced in each run of task thumbs (one invocation per run)"
+    assert {f.resource: f.reason for f in cost.free}["invoker"] == \
+        "priced in each run of task thumbs (one invocation per run)"
     assert cost.per_task_run == [run]
 
 
@@ -270,3 +272,11 @@ def test_unknown_types_are_not_priced_free_types_are_free_and_components_are_ski
     assert [(f.resource, f.reason) for f in cost.free] == [("vpc", "VPCs are free"), ("role", "IAM is free")]
     assert cost.fixed == [] and cost.usage == []
 
+
+
+def test_a_stack_in_another_region_is_priced_with_a_note():
+    plan = StackPlan(make_spec("network", short_name="demo", region="eu-west-1"),
+                     resources=[resource("aws:ec2/eip:Eip", "ip")])
+    cost = estimate_stack(plan, PRICES)
+    assert cost.fixed_monthly == pytest.approx(3.65)
+    assert cost.notes == ["this stack is in eu-west-1; the AWS prices are those of us-east-1"]

@@ -11,10 +11,14 @@ from components import iam
 from components.fargate_task import ContainerSpec, FargateTask, FargateTaskArgs
 from components.lambda_function import LambdaFunction, LambdaFunctionArgs
 from stacks.cli import app
-from stacks.cost import CostError, cost_markdown, estimate_environment, load_usage
-from stacks.offline import PlannedResource, StackPlan, plan_environment
-from stacks.project import load_environment
+from stacks.cost import (CostError, cost_markdown, estimate_environment, load_usage, plans_from_document,
+                         report_section)
+from stacks.offline import PlannedResource, StackPlan, plan_document, plan_environment
+from stacks.project import PROJECT_DIR, load_environment
 from tests.conftest import make_spec, run_components, run_program
+
+
+USAGE_EXAMPLE = PROJECT_DIR / "stacks" / "usage.example.yaml"
 
 
 def write(tmp_path, text: str):
@@ -148,7 +152,7 @@ def test_every_resource_of_dev_and_prod_is_accounted_for_and_priced():
     """The price file knows every type the project's stacks use: "not priced" would mean really unknown."""
     for environment in ("dev", "prod"):
         plans = plan_environment(load_environment(environment))
-        estimate = estimate_environment(plans)
+        estimate = estimate_environment(plans, load_usage(USAGE_EXAMPLE))  # the example names real resources
         for plan, stack in zip(plans, estimate.stacks):
             assert stack.not_priced == [], (plan.spec.name, stack.not_priced)
             priced = {(line.resource, line.type) for line in [*stack.fixed, *stack.usage, *stack.free]}
@@ -168,3 +172,44 @@ def test_cli_cost_prints_json_and_refuses_a_bad_usage_file(tmp_path):
     text = runner.invoke(app, ["cost", "prod", "--stack", "network", "--usage",
                                str(write(tmp_path, "stacks:\n  network: {nat_gb: 100}\n"))])
     assert text.exit_code == 0 and "$13.50" in text.stdout  # 3 gateways × 100 GB × $0.045
+
+
+def test_plan_documents_read_back_give_the_same_estimate():
+    """Base plans of a pull request come from another tree's `plan --offline --json`."""
+    env = load_environment("prod")
+    plans = plan_environment(env, ["prod-network"])
+    document = json.loads(json.dumps(plan_document(env, plans), default=str))
+    [read] = plans_from_document(document)
+    assert (read.spec.name, read.spec.short_name) == ("prod-network", "network")
+    assert estimate_environment([read]).to_json() == estimate_environment(plans).to_json()
+    for resource in document["stacks"][0]["resources"]:
+        del resource["custom"]  # documents of refs older than the flag: components are told by their type
+    assert estimate_environment(plans_from_document(document)).to_json() == estimate_environment(plans).to_json()
+
+
+def test_offline_plan_markdown_has_a_cost_section(tmp_path):
+    report = tmp_path / "plan.md"
+    result = CliRunner().invoke(app, ["plan", "prod", "--offline", "--stack", "network", "--markdown", str(report)])
+    assert result.exit_code == 0, result.output
+    text = report.read_text()
+    assert "#### Cost\n\n##### Cost estimate: prod" in text
+    assert "| prod-network | $109.50 | — | — | — |" in text  # 3 × ($32.85 NAT + $3.65 EIP)
+
+
+def test_cost_change_against_a_git_ref():
+    env = load_environment("prod")
+    text = report_section(env, ["prod-network"], base_ref="HEAD")
+    assert "##### Cost change: prod" in text and "| **total** |" in text
+    assert "| prod-network | $" in text and "| $109.50 | " in text  # after: this tree's prod network
+    assert report_section(env, ["prod-network"], base_ref="no-such-ref").startswith(
+        "Cost not estimated: DiffError: --diff-against no-such-ref: not a commit")
+
+
+def test_preview_markdown_has_a_cost_section(tmp_path):
+    simulation = tmp_path / "simulation.json"  # the driver's simulated engine: no cloud, no Pulumi CLI
+    simulation.write_text('{"default_duration": 0.01}')
+    report = tmp_path / "preview.md"
+    result = CliRunner().invoke(app, ["preview", "prod", "--stack", "network", "--json", "--markdown", str(report)],
+                                env={"STACKS_SIMULATE": str(simulation)})
+    assert result.exit_code == 0, result.output
+    assert "| prod-network | $109.50 | — | — | — |" in report.read_text().split("#### Cost", 1)[1]

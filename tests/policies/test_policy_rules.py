@@ -93,7 +93,8 @@ FAILING_RESOURCES = [
     ("lambda-no-plaintext-secrets", rules.LAMBDA_FUNCTION,
      {"environment": {"variables": {"UPSTREAM": "https://admin:pa55@db.internal/app"}}}, "credentials in a URL"),
     ("lambda-no-plaintext-secrets", rules.LAMBDA_FUNCTION,
-     {"environment": {"variables": {"SESSION": "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.c2lnbmF0dXJlX2hlcmU"}}},
+     {"environment": {"variables": {
+         "SESSION": "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.c2lnbmF0dXJlX2hlcmU"}}},
      "a JWT"),
     ("lambda-no-plaintext-secrets", rules.LAMBDA_FUNCTION,
      {"environment": {"variables": {"SIGNING": rules.SECRET}}}, "holds a Pulumi secret"),
@@ -112,7 +113,8 @@ FAILING_RESOURCES = [
      "memory '4096' is not offered with 256 cpu units"),
     ("ecs-fargate-size", rules.TASK_DEFINITION, fargate_task(cpu="300"), "cpu '300' is not a Fargate size"),
     ("ecs-fargate-size", rules.TASK_DEFINITION, fargate_task(networkMode="bridge"), "Fargate requires awsvpc"),
-    ("ecs-no-privileged", rules.TASK_DEFINITION, fargate_task(container(privileged=True)), "container app is privileged"),
+    ("ecs-no-privileged", rules.TASK_DEFINITION, fargate_task(container(privileged=True)),
+     "container app is privileged"),
     ("ecs-no-privileged", rules.TASK_DEFINITION, {**fargate_task(), "requiresCompatibilities": ["EC2"],
                                                   "networkMode": "host"}, "network mode host"),
     ("ecs-no-privileged", rules.TASK_DEFINITION,
@@ -120,7 +122,8 @@ FAILING_RESOURCES = [
     ("ecs-no-plaintext-secrets", rules.TASK_DEFINITION,
      fargate_task(container(environment=[{"name": "STRIPE_API_KEY", "value": "sk_live_123"}])),
      "STRIPE_API_KEY looks like a secret"),
-    ("ecs-service-circuit-breaker", rules.ECS_SERVICE, {"cluster": "c", "desiredCount": 2}, "without enable and rollback"),
+    ("ecs-service-circuit-breaker", rules.ECS_SERVICE, {"cluster": "c", "desiredCount": 2},
+     "without enable and rollback"),
     ("ecs-service-circuit-breaker", rules.ECS_SERVICE,
      {"deploymentCircuitBreaker": {"enable": True, "rollback": False}}, "without rollback"),
     ("ecs-service-public-ip", rules.ECS_SERVICE,
@@ -132,7 +135,8 @@ FAILING_RESOURCES = [
      "mutability is MUTABLE"),
     ("lb-drop-invalid-headers", "aws:lb/loadBalancer:LoadBalancer", {"internal": False, "subnets": ["s1", "s2"]},
      "drop_invalid_header_fields is off"),
-    ("lb-https-tls12", "aws:lb/listener:Listener", {"protocol": "HTTPS", "port": 443, "certificateArn": "arn:aws:acm:x"},
+    ("lb-https-tls12", "aws:lb/listener:Listener",
+     {"protocol": "HTTPS", "port": 443, "certificateArn": "arn:aws:acm:x"},
      "the default ELBSecurityPolicy-2016-08"),
     ("lb-https-tls12", "aws:alb/listener:Listener",
      {"protocol": "HTTPS", "sslPolicy": "ELBSecurityPolicy-TLS13-1-0-2021-06"}, "allows TLS below 1.2"),
@@ -156,7 +160,8 @@ FAILING_RESOURCES = [
 
 PASSING_RESOURCES = [
     ("security-group-no-remote-admin", VPC_INGRESS,
-     {"securityGroupId": "sg-1", "ipProtocol": "tcp", "fromPort": 22, "toPort": 22, "referencedSecurityGroupId": "sg-2"}),
+     {"securityGroupId": "sg-1", "ipProtocol": "tcp", "fromPort": 22, "toPort": 22,
+      "referencedSecurityGroupId": "sg-2"}),
     ("security-group-no-remote-admin", SG_RULE,
      {"type": "egress", "protocol": "tcp", "fromPort": 22, "toPort": 22, "cidrBlocks": ["0.0.0.0/0"]}),
     ("security-group-no-remote-admin", SG,
@@ -169,7 +174,8 @@ PASSING_RESOURCES = [
                        allow(["logs:CreateLogStream", "logs:PutLogEvents"],
                              ["arn:aws:logs:us-east-1:123456789012:log-group:app:*"]))}),
     ("iam-pass-role-named-roles", ROLE_POLICY,
-     {"policy": policy(allow(["iam:PassRole"], [f"arn:aws:iam::{ACCOUNT}:role/task", f"arn:aws:iam::{ACCOUNT}:role/exec"],
+     {"policy": policy(allow(["iam:PassRole"],
+                             [f"arn:aws:iam::{ACCOUNT}:role/task", f"arn:aws:iam::{ACCOUNT}:role/exec"],
                              conditions=[{"test": "StringEquals", "variable": "iam:PassedToService",
                                           "values": ["ecs-tasks.amazonaws.com"]}]))}),
     ("iam-no-managed-full-access", "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
@@ -197,14 +203,16 @@ PASSING_RESOURCES = [
     ("ecs-no-plaintext-secrets", rules.TASK_DEFINITION, fargate_task(container(
         environment=[{"name": "LOG_LEVEL", "value": "info"}],
         secrets=[{"name": "STRIPE_API_KEY", "valueFrom": "arn:aws:secretsmanager:us-east-1:123456789012:secret:s"}]))),
-    ("ecs-service-circuit-breaker", rules.ECS_SERVICE, {"deploymentCircuitBreaker": {"enable": True, "rollback": True}}),
+    ("ecs-service-circuit-breaker", rules.ECS_SERVICE,
+     {"deploymentCircuitBreaker": {"enable": True, "rollback": True}}),
     ("ecs-service-circuit-breaker", rules.ECS_SERVICE, {"deploymentController": {"type": "CODE_DEPLOY"}}),
     ("ecs-service-public-ip", rules.ECS_SERVICE, {"networkConfiguration": {"subnets": ["s"], "assignPublicIp": False}}),
     ("ecr-scan-on-push", rules.ECR_REPOSITORY, {"imageScanningConfiguration": {"scanOnPush": True}}),
     ("ecr-immutable-tags", rules.ECR_REPOSITORY, {"imageTagMutability": "IMMUTABLE"}),
     ("lb-drop-invalid-headers", "aws:lb/loadBalancer:LoadBalancer", {"dropInvalidHeaderFields": True}),
     ("lb-drop-invalid-headers", "aws:lb/loadBalancer:LoadBalancer", {"loadBalancerType": "network"}),
-    ("lb-https-tls12", "aws:lb/listener:Listener", {"protocol": "HTTPS", "sslPolicy": "ELBSecurityPolicy-TLS13-1-2-2021-06"}),
+    ("lb-https-tls12", "aws:lb/listener:Listener",
+     {"protocol": "HTTPS", "sslPolicy": "ELBSecurityPolicy-TLS13-1-2-2021-06"}),
     ("lb-https-tls12", "aws:lb/listener:Listener", {"protocol": "HTTP", "port": 80}),
     ("lb-http-redirects-to-https", "aws:lb/listener:Listener",
      {"protocol": "HTTP", "defaultActions": [{"type": "redirect", "redirect": {"protocol": "HTTPS", "port": "443",
@@ -265,7 +273,8 @@ def res(type_: str, name: str, /, **props) -> Resource:
 
 
 def stack_messages(rule_name: str, *resources: Resource) -> list[str]:
-    return [f"{f.resource.name}: {f.message}" for f in rules.rule(rule_name).findings(list(resources), Stack(resources))]
+    findings = rules.rule(rule_name).findings(list(resources), Stack(resources))
+    return [f"{f.resource.name}: {f.message}" for f in findings]
 
 
 def bucket(name="videos", **props) -> Resource:
@@ -313,7 +322,8 @@ FAILING_STACKS = [
     ("s3-public-access-blocked", [bucket()], "videos: no aws.s3.BucketPublicAccessBlock"),
     ("s3-public-access-blocked", [bucket(), public_access_block("videos", blockPublicPolicy=False)],
      "leaves blockPublicPolicy off"),
-    ("s3-public-access-blocked", [bucket(), public_access_block("other-bucket")], "videos: no aws.s3.BucketPublicAccessBlock"),
+    ("s3-public-access-blocked", [bucket(), public_access_block("other-bucket")],
+     "videos: no aws.s3.BucketPublicAccessBlock"),
     ("s3-default-encryption", [bucket()], "videos: no server-side encryption"),
     ("s3-default-encryption", [bucket(), encryption("other-bucket")], "videos: no server-side encryption"),
     ("s3-tls-only-policy", [bucket()], "videos: no bucket policy with a Deny"),
@@ -335,14 +345,16 @@ FAILING_STACKS = [
     ("security-group-no-public-ingress", [ingress("in", "sg-of-another-stack", 443, cidrIpv4="0.0.0.0/0")],
      "in: tcp 443 open to the internet"),
     ("lambda-log-group-retention",
-     [function(loggingConfig={"logFormat": "JSON", "logGroup": "invoker-logs"}), log_group("invoker-logs", retention=None)],
+     [function(loggingConfig={"logFormat": "JSON", "logGroup": "invoker-logs"}),
+      log_group("invoker-logs", retention=None)],
      "invoker: its log group invoker-logs keeps logs forever"),
     ("lambda-log-group-retention", [function(loggingConfig={"logGroup": "/shared/somewhere"})],
      "logs to /shared/somewhere, which is not a log group of this stack"),
     ("lambda-log-group-retention", [function()], "logs to /aws/lambda/invoker, which this stack does not create"),
     ("lambda-log-group-retention",  # a preview: the group's name is not known yet, the engine says which it is
      [function(loggingConfig={"logGroup": UNKNOWN}, dependencies={
-         "loggingConfig": [f"urn:pulumi:dev::cloud-patterns::{rules.LOG_GROUP}::logs"]}), log_group("logs", retention=0)],
+         "loggingConfig": [f"urn:pulumi:dev::cloud-patterns::{rules.LOG_GROUP}::logs"]}),
+      log_group("logs", retention=0)],
      "its log group logs keeps logs forever"),
 ]
 
@@ -351,6 +363,9 @@ PASSING_STACKS = [
     ("s3-public-access-blocked",  # a preview: the bucket's id is not known yet
      [bucket(id=UNKNOWN, bucket=UNKNOWN), res(PAB, "pab", bucket=UNKNOWN, dependencies={"bucket": [
          f"urn:pulumi:dev::cloud-patterns::{BUCKET}::videos"]}, **{f: True for f in rules.PUBLIC_ACCESS_FLAGS})]),
+    ("s3-public-access-blocked",  # a preview by an engine without property dependencies: nothing is proven
+     [bucket(id=UNKNOWN, bucket=UNKNOWN),
+      res(PAB, "pab", bucket=UNKNOWN, **{f: True for f in rules.PUBLIC_ACCESS_FLAGS})]),
     ("s3-default-encryption", [bucket(), encryption("videos")]),
     ("s3-default-encryption", [bucket(serverSideEncryptionConfiguration={"rule": {
         "applyServerSideEncryptionByDefault": {"sseAlgorithm": "AES256"}}})]),
@@ -388,8 +403,8 @@ def test_a_stack_keeping_the_rule_passes(rule_name, resources):
 
 
 def image_build(repository: str, dockerfile) -> Resource:
-    return res("docker-build:index:Image", repository, tags=[f"{repository}:3f2a"], dockerfile={"location": str(dockerfile)},
-               ref=f"{repository}@sha256:abc")
+    return res("docker-build:index:Image", repository, tags=[f"{repository}:3f2a"],
+               dockerfile={"location": str(dockerfile)}, ref=f"{repository}@sha256:abc")
 
 
 def task(*definitions: dict) -> Resource:
@@ -413,7 +428,8 @@ def test_containers_with_a_non_root_user_pass(tmp_path):
     dockerfile.write_text("FROM python:3.12-slim AS build\nUSER root\nRUN true\nFROM python:3.12-slim\nUSER 10001\n")
     assert stack_messages(
         "ecs-non-root-user", image_build("repo/worker", dockerfile),
-        task({**container("worker"), "image": "repo/worker@sha256:abc"}, container("sidecar", user="65532:65532"))) == []
+        task({**container("worker"), "image": "repo/worker@sha256:abc"},
+             container("sidecar", user="65532:65532"))) == []
 
 
 def test_every_rule_has_a_failing_and_a_passing_case():

@@ -155,7 +155,7 @@ def test_missing_or_invalid_settings_stop_before_any_task(configured, s3_event, 
 
 @pytest.mark.parametrize(
     "key",
-    ["video/clip.mp4", "video/Summer holiday+beach.mp4", "video/2024/ünïcode clip.mkv", "video/" + "x" * 300 + ".mp4"],
+    ["video/clip.mp4", "video/Summer holiday+beach.mp4", "video/2024/ünïcode clip.mkv", f"video/{'x' * 300}.mp4"],
 )
 def test_thumbnail_name_is_a_safe_png_name_that_depends_only_on_the_key(key):
     name = invoker.thumbnail_name(key)

@@ -125,7 +125,8 @@ def test_task_is_the_default_fargate_size_with_one_non_root_container_logging_to
     [container] = json.loads(task["containerDefinitions"])
     assert container["name"] == invoker_environment(plan)["CONTAINER_NAME"] == "thumbnail"
     assert container["memory"] == 1024 and container["user"] == "10001" and container["essential"]
-    assert container["portMappings"] == [] and container["environment"] == []
+    assert container["portMappings"] == []
+    assert container["environment"] == [{"name": "AWS_REGION", "value": "us-east-1"}]
     assert container["image"].startswith(plan.outputs["repository_url"] + "@sha256:")
     assert container["logConfiguration"]["options"]["awslogs-group"] == plan.outputs["task_log_group"]
     cluster = one(plan, "aws:ecs/cluster:Cluster").inputs
