@@ -16,7 +16,7 @@ import math
 import time
 from collections import Counter
 
-from benchmarks.coin_renders import CENTS, render_scene, synthetic_set
+from benchmarks.coin_renders import render_scene, synthetic_set
 from runtime.bean_counter.detector import CountError, count_coins
 from runtime.bean_counter.images import decode_upright
 

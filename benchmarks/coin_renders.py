@@ -87,7 +87,8 @@ def synthetic_set(count: int = 24, first_seed: int = 1000) -> list[dict]:
     for i in range(count):
         seed = first_seed + i
         width, height = SIZES[i % len(SIZES)]
-        specs.append({"seed": seed, "width": width, "height": height, "touching": i % 4 == 3})
+        specs.append({"seed": seed, "width": width, "height": height, "touching": i % 4 == 3,
+                      "table_edge": i % 5 == 4})
     return specs
 
 
@@ -100,13 +101,18 @@ def render_scene(
     denominations: list[str] | None = None,
     quarter_fraction: float | None = None,
     touching: bool = False,
+    diameters_mm: dict[str, float] | None = None,
+    table_edge: bool = False,
 ) -> Scene:
-    """Render one photo. `quarter_fraction` is a quarter's diameter as a fraction of the short side."""
+    """Render one photo. `quarter_fraction` is a quarter's diameter as a fraction of the short side;
+    `diameters_mm` overrides coin sizes (to make photos that no true calibration fits); `table_edge`
+    lets a strip of dark wooden table show past the paper's edge on one side."""
     rng = np.random.default_rng(seed)
     if denominations is None:
         count = int(rng.integers(3, 10))
         denominations = ["quarter"] + list(
-            rng.choice(["penny", "nickel", "dime", "quarter"], size=count - 1, p=[0.32, 0.22, 0.26, 0.20])
+            str(name) for name in rng.choice(["penny", "nickel", "dime", "quarter"], size=count - 1,
+                                              p=[0.32, 0.22, 0.26, 0.20])
         )
     if quarter_fraction is None:
         quarter_fraction = float(rng.uniform(0.11, 0.2))
@@ -114,9 +120,13 @@ def render_scene(
 
     light_azimuth = float(rng.uniform(0, 2 * math.pi))
     light = _light_vector(light_azimuth, float(rng.uniform(0.45, 0.8)))
-    coins = _place_coins(rng, denominations, px_per_mm, width, height, touching)
+    sizes = {**DIAMETER_MM, **(diameters_mm or {})}
+    table = _TableEdge.random(seed, width, height) if table_edge else None
+    coins = _place_coins(rng, denominations, sizes, px_per_mm, width, height, touching, table)
 
     paper = _paper(rng, width, height)
+    if table is not None:
+        paper = table.draw(paper, seed)
     shade = _cast_shadows(rng, coins, light_azimuth, width, height)
     image = paper * shade[..., None]
     for coin in coins:
@@ -132,11 +142,51 @@ def _light_vector(azimuth: float, elevation_sin: float) -> np.ndarray:
     return np.array([horizontal * math.cos(azimuth), horizontal * math.sin(azimuth), elevation_sin])
 
 
-def _place_coins(rng, denominations, px_per_mm, width, height, touching) -> list[PlacedCoin]:
+@dataclass(frozen=True)
+class _TableEdge:
+    side: int  # 0 left, 1 top, 2 right, 3 bottom
+    depth: float  # fraction of the frame the table covers on that side
+    tilt: float  # how much the paper's edge slants, as a fraction of the frame
+
+    @classmethod
+    def random(cls, seed: int, width: int, height: int) -> _TableEdge:
+        rng = np.random.default_rng(seed + 99_991)  # its own stream: the rest of the scene is unchanged
+        return cls(int(rng.integers(4)), float(rng.uniform(0.07, 0.15)), float(rng.uniform(-0.03, 0.03)))
+
+    def keep_out(self, width: int, height: int) -> tuple[float, float, float, float]:
+        """Extra margins (left, top, right, bottom) in pixels that coins must keep from the frame."""
+        reach = self.depth + abs(self.tilt) + 0.03
+        margins = [0.0, 0.0, 0.0, 0.0]
+        margins[self.side] = reach * (width if self.side in (0, 2) else height)
+        return tuple(margins)
+
+    def draw(self, paper: np.ndarray, seed: int) -> np.ndarray:
+        rng = np.random.default_rng(seed + 99_992)
+        height, width = paper.shape[:2]
+        along = np.linspace(-0.5, 0.5, height if self.side in (0, 2) else width, dtype=np.float32)
+        across_len = width if self.side in (0, 2) else height
+        edge = (self.depth + self.tilt * along) * across_len  # table depth at each position along the edge
+        across = np.arange(across_len, dtype=np.float32)
+        if self.side in (2, 3):
+            across = across[::-1]
+        table = np.clip(edge[:, None] - across[None, :] + 0.5, 0, 1)  # (along, across), anti-aliased
+        if self.side in (1, 3):
+            table = table.T
+        grain = cv2.resize(rng.standard_normal((4, 64), dtype=np.float32), (width, height),
+                           interpolation=cv2.INTER_CUBIC)
+        if self.side in (0, 2):
+            grain = cv2.resize(rng.standard_normal((64, 4), dtype=np.float32), (width, height),
+                               interpolation=cv2.INTER_CUBIC)
+        wood = np.array([0.22, 0.34, 0.52], np.float32) * rng.uniform(0.7, 1.15) * (1 + 0.12 * grain)[..., None]
+        return paper * (1 - table[..., None]) + wood * table[..., None]
+
+
+def _place_coins(rng, denominations, sizes, px_per_mm, width, height, touching, table=None) -> list[PlacedCoin]:
     placed: list[PlacedCoin] = []
     margin = 0.04 * min(width, height)
+    left, top, right, bottom = table.keep_out(width, height) if table else (0.0, 0.0, 0.0, 0.0)
     for index, name in enumerate(denominations):
-        radius = DIAMETER_MM[name] * px_per_mm / 2
+        radius = sizes[name] * px_per_mm / 2
         for attempt in range(2000):
             if touching and placed and index % 2 == 1 and attempt < 200:
                 # lay this coin against the previous one
@@ -146,9 +196,10 @@ def _place_coins(rng, denominations, px_per_mm, width, height, touching) -> list
                 x = other.center[0] + distance * math.cos(angle)
                 y = other.center[1] + distance * math.sin(angle)
             else:
-                x = rng.uniform(margin + radius, width - margin - radius)
-                y = rng.uniform(margin + radius, height - margin - radius)
-            if not (margin + radius <= x <= width - margin - radius and margin + radius <= y <= height - margin - radius):
+                x = rng.uniform(margin + left + radius, width - margin - right - radius)
+                y = rng.uniform(margin + top + radius, height - margin - bottom - radius)
+            if not (margin + left + radius <= x <= width - margin - right - radius
+                    and margin + top + radius <= y <= height - margin - bottom - radius):
                 continue
             gap = 0.0 if touching else 0.12 * radius
             if all(math.hypot(x - c.center[0], y - c.center[1]) >= c.diameter_px / 2 + radius + gap - 1e-6 for c in placed):
@@ -162,8 +213,7 @@ def _place_coins(rng, denominations, px_per_mm, width, height, touching) -> list
 def _paper(rng, width, height) -> np.ndarray:
     base = rng.uniform(0.8, 0.93)
     tint = 1 + rng.uniform(-0.025, 0.025, size=3)
-    grain = rng.normal(0, 1, size=(height, width)).astype(np.float32)
-    grain = cv2.GaussianBlur(grain, (0, 0), 1.2) * 0.02
+    grain = cv2.GaussianBlur(rng.standard_normal((height, width), dtype=np.float32), (0, 0), 1.2) * 0.02
     fibres = cv2.resize(rng.normal(0, 1, size=(max(2, height // 40), max(2, width // 40))).astype(np.float32),
                         (width, height), interpolation=cv2.INTER_CUBIC) * 0.01
     paper = (base + grain + fibres)[..., None] * tint.astype(np.float32)
@@ -172,6 +222,8 @@ def _paper(rng, width, height) -> np.ndarray:
 
 def _cast_shadows(rng, coins, light_azimuth, width, height) -> np.ndarray:
     """Multiplicative shade of the paper: soft shadows cast away from the light, plus contact shade."""
+    if not coins:
+        return np.ones((height, width), np.float32)
     occluder = np.zeros((height, width), np.float32)
     contact = np.zeros((height, width), np.float32)
     mean_radius = float(np.mean([c.diameter_px for c in coins])) / 2
@@ -184,9 +236,20 @@ def _cast_shadows(rng, coins, light_azimuth, width, height) -> np.ndarray:
         cv2.circle(contact, _fixed(x, y), _fixed_len(radius), 1.0, -1, cv2.LINE_AA, shift=4)
     softness = rng.uniform(0.05, 0.3) * mean_radius
     strength = rng.uniform(0.2, 0.55)
-    shadow = cv2.GaussianBlur(occluder, (0, 0), softness) * strength
+    shadow = _soft_blur(occluder, softness) * strength
     contact = cv2.GaussianBlur(contact, (0, 0), max(0.8, 0.03 * mean_radius)) * rng.uniform(0.05, 0.2)
     return np.clip(1 - shadow - contact, 0.3, 1).astype(np.float32)
+
+
+def _soft_blur(image: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian blur; a wide one is done on a reduced copy (same result to the eye, far faster)."""
+    factor = int(max(1, sigma // 4))
+    if factor == 1:
+        return cv2.GaussianBlur(image, (0, 0), sigma)
+    height, width = image.shape[:2]
+    small = cv2.resize(image, (max(1, width // factor), max(1, height // factor)), interpolation=cv2.INTER_AREA)
+    small = cv2.GaussianBlur(small, (0, 0), sigma / factor)
+    return cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR)
 
 
 def _fixed(x, y):
@@ -241,7 +304,7 @@ def _draw_coin(rng, image, coin: PlacedCoin, light) -> None:
                         interpolation=cv2.INTER_CUBIC) * rng.uniform(0.02, 0.08)
     shade = (0.45 + 0.75 * lambert) * sheen * (1 + toning)
     colour = base * shade[..., None] + spec_colour * (specular * rng.uniform(0.2, 0.6))[..., None]
-    edge_dark = np.clip((rho - 0.975) / 0.025, 0, 1) * 0.35  # the coin's side seen at a grazing angle
+    edge_dark = np.clip((rho - 0.96) / 0.04, 0, 1) * rng.uniform(0.25, 0.45)  # the bevelled edge, seen at a grazing angle
     colour *= (1 - edge_dark)[..., None]
 
     # anti-aliased disc coverage
@@ -281,9 +344,8 @@ def _relief(rng, u, v, rho, face, radius) -> np.ndarray:
 
 
 def _illumination(rng, width, height) -> np.ndarray:
-    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
-    xs = xs / width - 0.5
-    ys = ys / height - 0.5
+    xs = (np.arange(width, dtype=np.float32) / width - 0.5)[None, :]
+    ys = (np.arange(height, dtype=np.float32) / height - 0.5)[:, None]
     direction = rng.uniform(0, 2 * math.pi)
     gradient = 1 + rng.uniform(0.1, 0.7) * (xs * math.cos(direction) + ys * math.sin(direction))
     vignette = 1 - rng.uniform(0.05, 0.3) * (xs * xs + ys * ys) * 2
@@ -304,7 +366,8 @@ def _camera(rng, image: np.ndarray) -> np.ndarray:
     short = min(image.shape[:2])
     blur = rng.uniform(0.4, 1.2) * max(1.0, short / 900)
     image = cv2.GaussianBlur(image, (0, 0), blur)
-    noise = rng.normal(0, rng.uniform(0.006, 0.018), size=image.shape[:2]).astype(np.float32)[..., None]
-    noise = noise + rng.normal(0, 0.004, size=image.shape).astype(np.float32)
-    image = np.clip((image + noise) * 255.0, 0, 255)
-    return image.astype(np.uint8)
+    luminance_noise = rng.standard_normal(image.shape[:2], dtype=np.float32) * np.float32(rng.uniform(0.006, 0.018))
+    image += luminance_noise[..., None]
+    image += rng.standard_normal(image.shape, dtype=np.float32) * np.float32(0.004)
+    image *= 255.0
+    return np.clip(image, 0, 255).astype(np.uint8)

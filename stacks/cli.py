@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,17 +73,21 @@ def load(environment: str, selection: Selection) -> tuple[Environment, list[str]
 def make_engine() -> Engine:
     """The Automation API engine, once the Pulumi CLI and the secrets passphrase are known to be there."""
     try:
-        return driver.default_engine()
+        engine = driver.default_engine()
     except ProjectError as error:
         fail(str(error))
+    if os.environ.get(driver.SIMULATE_VARIABLE):
+        err.print(f"[yellow]simulated engine[/] ({driver.SIMULATE_VARIABLE}): no cloud is touched", highlight=False)
+    return engine
 
 
-def on_interrupt(count: int) -> None:
+def on_interrupt(count: int, console: Console = err) -> None:
+    """Says what a Ctrl-C does; ``console`` is the live view's while one is shown (it prints above it)."""
     if count == 1:
-        err.print("[yellow]cancelling:[/] no new stack starts; running updates finish the operations in flight, "
-                  "save their state and release their locks. Ctrl-C again to stop them at once.")
+        console.print("[yellow]cancelling:[/] no new stack starts; running updates finish the operations in "
+                      "flight, save their state and release their locks. Ctrl-C again to stop them at once.")
     else:
-        err.print("[red]stopping the running updates at once[/]")
+        console.print("[red]stopping the running updates at once[/]")
 
 
 def execute(operation: Operation, env: Environment, names: list[str], engine: Engine, parallel: int,
@@ -91,8 +96,8 @@ def execute(operation: Operation, env: Environment, names: list[str], engine: En
     view = JsonLines(sys.stdout) if as_json else LiveView(out, env.name, operation.value, names)
     try:
         with view:
-            summary = driver.run(env, operation, names, parallel=parallel, diff=diff, engine=engine,
-                                 listener=view, on_interrupt=on_interrupt)
+            summary = driver.run(env, operation, names, parallel=parallel, diff=diff, engine=engine, listener=view,
+                                 on_interrupt=lambda count: on_interrupt(count, err if as_json else out))
     except ProjectError as error:
         fail(str(error))
     if as_json:
@@ -307,7 +312,8 @@ def offline_plans(env: Environment, names: list[str]) -> list[StackPlan]:
 
 def offline_diff(env: Environment, names: list[str], ref: str, as_json: bool, markdown: Path | None) -> None:
     try:
-        commit, changes = diff_against(env.name, ref, selected=names)
+        everything = names == list(env.stacks)  # then stacks the change removes are shown too
+        commit, changes = diff_against(env.name, ref, selected=None if everything else names)
     except ProjectError as error:
         fail(str(error))
     if markdown:

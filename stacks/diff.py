@@ -61,9 +61,18 @@ def plan_document(project_dir: Path, environment: str, label: str, timeout: floa
     env = {**os.environ, "PYTHONPATH": str(project_dir)}
     result = subprocess.run([sys.executable, "-m", "stacks", "plan", environment, "--offline", "--json"],
                             cwd=project_dir, env=env, capture_output=True, text=True, timeout=timeout)
-    if result.returncode != 0:
+    document = _plan_document(result.stdout)
+    if document is None:  # a plan that completed but failed a policy still printed its document: keep it
         raise DiffError(f"the offline plan of {label} failed:\n{result.stderr.strip()}")
-    return json.loads(result.stdout)
+    return document
+
+
+def _plan_document(stdout: str) -> dict | None:
+    try:
+        document = json.loads(stdout)
+    except ValueError:
+        return None
+    return document if isinstance(document, dict) and "stacks" in document else None
 
 
 def changed_properties(base: dict, head: dict) -> tuple[str, ...]:

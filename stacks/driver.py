@@ -15,8 +15,8 @@ runs. Pass ``engine=`` to use another engine (``stacks.simulated.SimulatedEngine
 from __future__ import annotations
 
 import os
+import signal
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -76,33 +76,37 @@ def outputs(environment: str | Environment, stacks: list[str] | None = None, **o
 
 def run_interruptibly(work: Callable[[], T], orchestrator: Orchestrator,
                       on_interrupt: Callable[[int], None] | None = None) -> T:
-    """Runs ``work`` in a thread while the main thread waits for Ctrl-C: the first cancels the running stacks
-    cleanly (``orchestrator.cancel()``), the next ones stop them at once. The wait returns when they did.
+    """Runs ``work`` in a thread while the main thread watches for Ctrl-C: the first cancels the running
+    stacks cleanly (``orchestrator.cancel()``), the next ones stop them at once. Returns when they did.
 
-    The cancel happens here, outside any signal handler, so it may take the locks it needs."""
+    During the run SIGINT only records that it came (no KeyboardInterrupt that could land anywhere, e.g.
+    inside a lock); the cancel happens here, outside the signal handler, so it may take the locks it needs."""
     if threading.current_thread() is not threading.main_thread():
         return work()
-    result: dict = {}
-    done = threading.Event()
+    interrupts: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: interrupts.append(signum))
+    try:
+        result: dict = {}
+        done = threading.Event()
 
-    def target() -> None:
-        try:
-            result["value"] = work()
-        except BaseException as error:  # re-raised in the caller's thread
-            result["error"] = error
-        finally:
-            done.set()
+        def target() -> None:
+            try:
+                result["value"] = work()
+            except BaseException as error:  # re-raised in the caller's thread
+                result["error"] = error
+            finally:
+                done.set()
 
-    threading.Thread(target=target, name="orchestrator", daemon=True).start()
-    interrupts = 0
-    while not done.is_set():
-        try:
-            time.sleep(0.05)  # not Thread.join: a KeyboardInterrupt inside it can mark a live thread stopped
-        except KeyboardInterrupt:
-            interrupts += 1
-            orchestrator.cancel(force=interrupts > 1)
-            if on_interrupt is not None:
-                on_interrupt(interrupts)
+        threading.Thread(target=target, name="orchestrator", daemon=True).start()
+        handled = 0
+        while not done.wait(0.05):
+            while handled < len(interrupts):
+                handled += 1
+                orchestrator.cancel(force=handled > 1)
+                if on_interrupt is not None:
+                    on_interrupt(handled)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     if "error" in result:
         raise result["error"]
     return result["value"]

@@ -40,6 +40,8 @@ INSTALL_HINT = ("Pulumi CLI not found: install with `curl -fsSL https://get.pulu
 STATE_DIR = ".pulumi-state"
 POLICY_DIR = "policies"
 MAX_MESSAGE = 4000
+READ_AFTER_EXIT = 5.0
+"""Seconds to keep reading a CLI process's output after it exited."""
 
 
 class CliNotFound(ProjectError):
@@ -176,24 +178,26 @@ def run_process(command: list[str], cwd: str, env: Mapping[str, str], on_output:
     stderr_lines: list[str] = []
 
     def consume(stream, callback, lines) -> None:
-        for line in iter(stream.readline, ""):
-            line = line.rstrip()
-            if callback:
-                callback(line)
-            lines.append(line)
-        stream.close()
+        try:
+            for line in iter(stream.readline, ""):
+                line = line.rstrip()
+                if callback:
+                    callback(line)
+                lines.append(line)
+        except (ValueError, OSError):  # closed under a reader that outlived the process
+            return
 
     with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd, env=dict(env),
                           encoding="utf-8", start_new_session=os.name == "posix") as process:
         started(process)
         try:
-            readers = [threading.Thread(target=consume, args=(process.stdout, on_output, stdout_lines)),
-                       threading.Thread(target=consume, args=(process.stderr, on_error, stderr_lines))]
+            readers = [threading.Thread(target=consume, args=(process.stdout, on_output, stdout_lines), daemon=True),
+                       threading.Thread(target=consume, args=(process.stderr, on_error, stderr_lines), daemon=True)]
             for reader in readers:
                 reader.start()
-            for reader in readers:
-                reader.join()
             process.wait()
+            for reader in readers:  # the rest of the output; a leftover grandchild holding a pipe must not hang us
+                reader.join(READ_AFTER_EXIT)
         finally:
             finished(process)
     return auto.CommandResult(stdout="\n".join(stdout_lines), stderr="\n".join(stderr_lines),
@@ -362,8 +366,11 @@ class PulumiEngine:
             summaries = self.workspace.list_stacks()
         except auto.CommandError as error:
             raise StackFailed(describe_failure(error, "(stack list)", self.settings)) from None
-        counts = {s.name.rsplit("/", 1)[-1]: s.resource_count for s in summaries}
-        return {s for s in stacks if s in counts and counts[s] != 0}  # an unknown count (None) counts as deployed
+        # A stack that was never updated has no checkpoint (no count, no last update): not deployed. One with
+        # a last update and no count (a backend that does not count) is taken as deployed, to be safe.
+        deployed = {s.name.rsplit("/", 1)[-1] for s in summaries
+                    if s.resource_count or (s.resource_count is None and s.last_update is not None)}
+        return {s for s in stacks if s in deployed}
 
     def _run(self, request: StackRequest, emit: Emit) -> StackResult:
         name, operation = request.spec.name, request.operation

@@ -365,7 +365,8 @@ class Orchestrator:
         finished = self._wakeups
 
         def work(name: str) -> None:
-            outcome = outcomes[name]
+            """Runs one stack in a worker thread; its outcome is recorded by the scheduling loop."""
+            outcome = StackOutcome(name, Status.FAILED)
             began = time.monotonic()
             try:
                 outcome.result = self.engine.run(StackRequest(operation, environment.stacks[name], diff), self._emit)
@@ -373,13 +374,13 @@ class Orchestrator:
             except StackCancelled as cancelled:
                 outcome.status, outcome.reason = Status.CANCELLED, str(cancelled) or "cancelled while running"
             except StackFailed as failure:
-                outcome.status, outcome.error = Status.FAILED, str(failure)
+                outcome.error = str(failure)
             except Exception as error:  # an engine's bug must not bring down the other stacks
-                outcome.status, outcome.error = Status.FAILED, f"{type(error).__name__}: {error}"
+                outcome.error = f"{type(error).__name__}: {error}"
             if outcome.status is Status.FAILED and self.cancelled:
                 outcome.status, outcome.reason = Status.CANCELLED, f"cancelled ({outcome.error})"
             outcome.duration = time.monotonic() - began
-            finished.put(name)
+            finished.put(outcome)
 
         with ThreadPoolExecutor(max_workers=self.parallel, thread_name_prefix="stack") as pool:
             while pending or self._running:
@@ -403,9 +404,10 @@ class Orchestrator:
                 item = finished.get()
                 if item is _WAKE:
                     continue
+                outcomes[item.stack] = item
                 with self._state_lock:
-                    self._running.discard(item)
-                self._emit(StackFinished(outcomes[item]))
+                    self._running.discard(item.stack)
+                self._emit(StackFinished(item))
         return outcomes
 
     def _settle_blocked(self, pending: list[str], prerequisites: dict[str, set],

@@ -14,7 +14,7 @@ from rich.text import Text
 
 from stacks.changes import ACTIONS, action_of
 from stacks.orchestrator import (Diagnostic, DriverEvent, PolicyViolation, ResourceEvent, RunSummary, StackFinished,
-                                 StackStarted, Status, event_json)
+                                 StackOutcome, StackStarted, Status, event_json)
 
 STYLES = {Status.PENDING: ("dim", "waiting"), Status.RUNNING: ("yellow", "running"),
           Status.SUCCEEDED: ("green", "done"), Status.FAILED: ("bold red", "failed"),
@@ -44,6 +44,7 @@ class LiveView:
     def __init__(self, console: Console, environment: str, operation: str, stacks: list[str]):
         self.console = console
         self.title = f"{operation} {environment}"
+        self.preview = operation == "preview"
         self.rows = {name: _Row() for name in stacks}
         self._lock = threading.Lock()
         self._live = Live(console=console, get_renderable=self.render, refresh_per_second=8, transient=False) \
@@ -86,8 +87,7 @@ class LiveView:
             elif isinstance(event, StackFinished):
                 outcome = event.outcome
                 row.status, row.duration = outcome.status, outcome.duration
-                row.activity = (outcome.error or outcome.reason or "").splitlines()[0][:100] \
-                    if (outcome.error or outcome.reason) else ("changed" if outcome.changed else "no changes")
+                row.activity = outcome_text(outcome, self.preview).splitlines()[0][:100]
 
     def render(self) -> Table:
         table = Table(title=self.title, title_justify="left", expand=False, show_edge=False, pad_edge=False)
@@ -152,6 +152,20 @@ def describe_changes(counts: dict[str, int]) -> str:
     return ", ".join(parts) if parts else "no changes"
 
 
+def outcome_text(outcome: StackOutcome, preview: bool = False) -> str:
+    """What a finished stack did ("4 created, 1 updated", "2 to create" for a preview), or why it did not."""
+    if outcome.error or outcome.reason:
+        return outcome.error or outcome.reason
+    if outcome.result is None:
+        return ""
+    if outcome.result.note:
+        return outcome.result.note
+    counts = {a: sum(r.action == a for r in outcome.result.resources) for a in ACTIONS}
+    if preview:
+        return ", ".join(f"{n} to {a}" for a, n in counts.items() if n) or "no changes"
+    return describe_changes(counts)
+
+
 def render_summary(summary: RunSummary) -> Group:
     """Per stack: what happened (or why not), with the engine's error for each failure; then the totals."""
     preview = summary.operation.value == "preview"
@@ -160,11 +174,7 @@ def render_summary(summary: RunSummary) -> Group:
         style, label = STYLES[outcome.status]
         line = Text.assemble((f"{label:>9} ", style), (outcome.stack, "bold"))
         if outcome.status is Status.SUCCEEDED and outcome.result is not None:
-            counts = {a: sum(r.action == a for r in outcome.result.resources) for a in ACTIONS}
-            text = describe_changes(counts)
-            if preview and text != "no changes":
-                text = "would be " + text.replace(", ", ", would be ")
-            line.append(f": {outcome.result.note or text} ({outcome.duration:.1f}s)")
+            line.append(f": {outcome_text(outcome, preview)} ({outcome.duration:.1f}s)")
         elif outcome.reason:
             line.append(f": {outcome.reason}")
         lines.append(line)

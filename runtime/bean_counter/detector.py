@@ -193,7 +193,7 @@ def find_discs(image: np.ndarray) -> list[Disc]:
         if any(math.hypot(x - d.x, y - d.y) < 0.5 * max(radius, d.radius) for d in discs):
             return None  # found a coin that is already counted
         wx, wy, wr = x * scale_x, y * scale_y, radius * work_scale
-        if not _is_coin(mask, background_like, wx, wy, wr, r0):
+        if not _is_coin(mask, background_like, wx, wy, wr, r0, support):
             return None
         chroma, hue = _colour(work_lab, paper, wx, wy, wr)
         discs.append(Disc(x, y, radius, chroma, hue, support))
@@ -285,9 +285,10 @@ def _segment(distance: np.ndarray) -> tuple[np.ndarray, float]:
 
 
 def _peel(mask: np.ndarray, min_radius: float, max_radius: float, verify) -> None:
-    """Offer verify(x, y, inscribed radius) the largest inscribed circle of each blob, again and
-    again: verify returns the accepted circle (x, y, r) or None, and that area is removed. Touching
-    coins come apart this way, and a cast shadow is left over as a thin crescent."""
+    """Offer verify(x, y, r) the centres of the blobs' inscribed circles: the peaks of the distance
+    transform, each peak once, biggest first. verify returns the accepted coin (x, y, r) or None;
+    an accepted coin is cut out of the blob and the peaks are found again, so touching coins come
+    apart one by one, and a cast shadow is left over as a thin crescent."""
     count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
     for label in range(1, count):
         x0, y0, w, h, area = stats[label]
@@ -297,18 +298,42 @@ def _peel(mask: np.ndarray, min_radius: float, max_radius: float, verify) -> Non
         blob = np.zeros((h + 2 * pad, w + 2 * pad), np.uint8)
         blob[pad:pad + h, pad:pad + w] = labels[y0:y0 + h, x0:x0 + w] == label
         largest = 0.0
-        for _ in range(40):
+        tried: list[tuple[int, int, float]] = []
+        offers = 0
+        while offers < 30:
             dist = cv2.distanceTransform(blob, cv2.DIST_L2, 5)
-            _, peak, _, (px, py) = cv2.minMaxLoc(dist)
-            if peak < min_radius or peak < 0.45 * largest:
+            fresh = [(px, py, value) for px, py, value in _peaks(dist, max(min_radius, 0.45 * largest))
+                     if not any(math.hypot(px - tx, py - ty) < 0.3 * max(value, tv) for tx, ty, tv in tried)]
+            if not fresh:
                 break
-            accepted = None if peak > max_radius else verify(x0 + px - pad, y0 + py - pad, float(peak))
-            if accepted is None:
-                cv2.circle(blob, (px, py), int(math.ceil(peak)), 0, -1)
-                continue
-            ax, ay, ar = accepted
-            largest = max(largest, ar)
-            cv2.circle(blob, (round(ax - x0 + pad), round(ay - y0 + pad)), int(math.ceil(ar * 1.06 + 1.5)), 0, -1)
+            for px, py, value in fresh:
+                if offers >= 30 or not blob[py, px] or value < 0.45 * largest:
+                    continue
+                offers += 1
+                accepted = None if value > max_radius else verify(x0 + px - pad, y0 + py - pad, value)
+                if accepted is None:
+                    # Not a coin centre (say, the middle of a cluster): hollow it out, so the
+                    # coins around it get peaks of their own.
+                    tried.append((px, py, value))
+                    cv2.circle(blob, (px, py), max(1, int(0.3 * value)), 0, -1)
+                    continue
+                ax, ay, ar = accepted
+                largest = max(largest, ar)
+                cv2.circle(blob, (round(ax - x0 + pad), round(ay - y0 + pad)), int(math.ceil(ar * 1.06 + 1.5)), 0, -1)
+
+
+def _peaks(dist: np.ndarray, floor: float) -> list[tuple[int, int, float]]:
+    """Local maxima of a distance transform at least `floor` high, strongest first, thinned so no
+    two are closer than the larger one's value (one per inscribed circle)."""
+    maxima = (dist >= cv2.dilate(dist, np.ones((3, 3), np.uint8))) & (dist >= floor)
+    ys, xs = np.nonzero(maxima)
+    order = np.argsort(-dist[ys, xs])
+    kept: list[tuple[int, int, float]] = []
+    for index in order:
+        x, y, value = int(xs[index]), int(ys[index]), float(dist[ys[index], xs[index]])
+        if all(math.hypot(x - kx, y - ky) >= 0.9 * max(value, kv) for kx, ky, kv in kept):
+            kept.append((x, y, value))
+    return kept
 
 
 def _refine(image_lab: np.ndarray, cx: float, cy: float, r0: float):
@@ -450,7 +475,7 @@ class _EdgeRays:
         crosses half-way between the coin's edge and what lies just outside (paper or shadow): that
         is the silhouette of a blurred step, whatever its contrast. Last a trimmed least-squares
         circle through those points."""
-        consensus = np.percentile(self.strength, 35, axis=0)
+        consensus = np.percentile(self.strength, 50, axis=0)
         top = float(consensus.max())
         if top < 4.0:
             return None
@@ -522,9 +547,11 @@ def _least_squares_circle(points: np.ndarray):
     return ux + mx, uy + my, math.sqrt(max(c + ux * ux + uy * uy, 0.0))
 
 
-def _is_coin(mask: np.ndarray, background_like: np.ndarray, x: float, y: float, r: float, r0: float) -> bool:
-    """A fitted circle is a coin if it fills its blob, stands inside the frame and has mostly
-    background around it (which rules out circles fitted inside a large non-coin area)."""
+def _is_coin(mask: np.ndarray, background_like: np.ndarray, x: float, y: float, r: float, r0: float,
+             support: float) -> bool:
+    """A fitted circle is a coin if it fills its blob, stands inside the frame, and either has some
+    background around it or a rim found all round (a circle fitted by chance inside a large
+    non-coin area has neither)."""
     height, width = mask.shape
     if r < 0.6 * r0 or r < MIN_RADIUS_WORK_PX:
         return False
@@ -541,7 +568,7 @@ def _is_coin(mask: np.ndarray, background_like: np.ndarray, x: float, y: float, 
         return False
     filled = (mask[y0:y1, x0:x1][inside] > 0).mean()
     clear = background_like[y0:y1, x0:x1][ring].mean()
-    return bool(filled >= 0.85 and clear >= 0.2)
+    return bool(filled >= 0.85 and (clear >= 0.2 or support >= 0.8))
 
 
 def _colour(work_lab: np.ndarray, paper_lab: np.ndarray, x: float, y: float, r: float) -> tuple[float, float]:

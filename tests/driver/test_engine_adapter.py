@@ -278,7 +278,8 @@ if args == ["version"]:
 elif args[:3] == ["stack", "ls", "--json"]:
     print(json.dumps([{{"name": "dev-network", "current": False, "resourceCount": 55}},
                       {{"name": "organization/cloud-patterns/dev-tom-thumb", "current": False, "resourceCount": 0}},
-                      {{"name": "dev-auth-sidecar", "current": False}}]))
+                      {{"name": "dev-auth-sidecar", "current": False}},
+                      {{"name": "dev-label-proxy", "current": False, "lastUpdate": "2026-05-01T10:00:00.000Z"}}]))
 elif args[:2] == ["stack", "select"]:
     print("error: no stack named '" + args[args.index("--stack") + 1] + "' found", file=sys.stderr)
     sys.exit(255)
@@ -305,9 +306,10 @@ def stand_in_engine(tmp_path, monkeypatch):
 def test_the_engine_lists_deployed_stacks_and_handles_stacks_never_deployed(stand_in_engine, tmp_path):
     engine, calls = stand_in_engine
     assert (tmp_path / "state").is_dir() and oct((tmp_path / "state").stat().st_mode)[-3:] == "700"
-    # resource count 0: destroyed; unknown: counted as deployed (destroy refusal errs on the safe side)
-    assert engine.deployed(["dev-network", "dev-tom-thumb", "dev-auth-sidecar", "dev-label-proxy"]) == {
-        "dev-network", "dev-auth-sidecar"}
+    # 0 resources: destroyed; no checkpoint yet (no count, no update): never deployed; updated but not
+    # counted: taken as deployed (destroy refusal errs on the safe side)
+    assert engine.deployed(["dev-network", "dev-tom-thumb", "dev-auth-sidecar", "dev-label-proxy",
+                            "dev-label-detector"]) == {"dev-network", "dev-label-proxy"}
 
     env = load_environment("dev")
     spec = env.stacks["dev-network"]

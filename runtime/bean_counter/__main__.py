@@ -1,0 +1,81 @@
+"""Start the Bean Counter under gunicorn: python -m runtime.bean_counter --host H --port P [--workers N]
+
+Settings come from the environment: BUCKET (for /countme), BEAN_COUNTER_MAX_BYTES,
+BEAN_COUNTER_MAX_PIXELS, WEB_CONCURRENCY (default worker count).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+# One thread per worker for the numeric libraries: workers are the unit of parallelism, and a
+# 0.25 vCPU task gains nothing from thread pools (set before numpy and OpenCV load).
+for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_name, "1")
+
+from gunicorn.app.base import BaseApplication  # noqa: E402
+
+# The load balancer keeps idle connections for 60 s; a target that closes them sooner makes the
+# balancer answer 502 now and then. So keep them longer than that.
+KEEPALIVE_SECONDS = 75
+
+
+class _Server(BaseApplication):
+    def __init__(self, options: dict):
+        self.options = options
+        super().__init__()
+
+    def load_config(self):
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self):
+        import logging
+
+        import cv2
+
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+        cv2.setNumThreads(1)
+        from .app import create_app
+
+        return create_app()
+
+
+def _bind(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m runtime.bean_counter", description="Bean Counter coin-value service")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8080, help="0 picks a free port (printed in the log)")
+    parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "2")))
+    parser.add_argument("--threads", type=int, default=2, help="threads per worker")
+    parser.add_argument("--timeout", type=int, default=30, help="seconds before a stuck worker is restarted")
+    args = parser.parse_args(argv)
+    if not 0 <= args.port <= 65535:
+        parser.error("--port must be 0-65535")
+    if args.workers < 1 or args.threads < 1:
+        parser.error("--workers and --threads must be at least 1")
+
+    _Server({
+        "bind": _bind(args.host, args.port),
+        "workers": args.workers,
+        "worker_class": "gthread",
+        "threads": args.threads,
+        "keepalive": KEEPALIVE_SECONDS,
+        "timeout": args.timeout,
+        "graceful_timeout": 20,  # ECS sends SIGTERM, then SIGKILL after its stop timeout (30 s)
+        "accesslog": "-",
+        "errorlog": "-",
+        "loglevel": "info",
+        "worker_tmp_dir": "/dev/shm" if os.path.isdir("/dev/shm") else None,
+        "limit_request_line": 8190,
+        "control_socket_disable": True,  # no runtime control interface in the container
+    }).run()
+
+
+if __name__ == "__main__":
+    main()

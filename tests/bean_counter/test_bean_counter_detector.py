@@ -1,0 +1,130 @@
+"""The coin detector on known renders, and the calibration rules on measured discs."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from runtime.bean_counter import detector
+from runtime.bean_counter.detector import Disc, NoCoinsFound, NothingToCalibrate, classify, count_coins
+from runtime.bean_counter.images import decode_upright
+from tests.bean_counter.bean_counter_support import KNOWN_RENDERS, blank_paper_jpeg, scene, uncalibratable_jpeg
+
+
+def _matched(truth, coins):
+    """Each true coin paired with the detected coin at its centre (or None)."""
+    pairs = []
+    for t in truth:
+        near = [c for c in coins if math.hypot(c.x - t.center[0], c.y - t.center[1]) < t.diameter_px / 4]
+        pairs.append((t, near[0] if near else None))
+    return pairs
+
+
+@pytest.mark.parametrize("seed,width,height,touching", KNOWN_RENDERS)
+def test_known_render_counts_to_its_exact_total(seed, width, height, touching):
+    photo = scene(seed, width, height, touching)
+    image = decode_upright(photo.encode("jpeg"))
+
+    result = count_coins(image.pixels)
+
+    assert result.total_cents == photo.total_cents
+    for truth, found in _matched(photo.coins, result.coins):
+        assert found is not None, f"missed the {truth.denomination} at {truth.center}"
+        assert found.denomination.name == truth.denomination
+        assert found.diameter_px == pytest.approx(truth.diameter_px, rel=0.06)
+    assert len(result.coins) == len(photo.coins)
+
+
+def test_scale_is_calibrated_on_the_quarter():
+    photo = scene(1000, 1024, 768)
+    result = count_coins(decode_upright(photo.encode("jpeg")).pixels)
+    true_px_per_mm = next(c.diameter_px for c in photo.coins if c.denomination == "quarter") / 24.26
+    assert result.reference == "quarter"
+    assert result.px_per_mm == pytest.approx(true_px_per_mm, rel=0.05)
+
+
+def test_copper_and_silver_are_told_apart_by_colour():
+    photo = scene(1010, 640, 480)
+    discs = detector.find_discs(decode_upright(photo.encode("jpeg")).pixels)
+    for truth, disc in _matched(photo.coins, discs):
+        assert disc is not None
+        expected = "copper" if truth.denomination == "penny" else "silver"
+        assert disc.metal == expected, (truth, disc)
+
+
+def test_blank_paper_has_no_coins():
+    with pytest.raises(NoCoinsFound, match="no coins found"):
+        count_coins(decode_upright(blank_paper_jpeg()).pixels)
+
+
+def test_coins_whose_sizes_fit_no_us_coin_cannot_be_calibrated():
+    with pytest.raises(NothingToCalibrate, match="nothing to calibrate with"):
+        count_coins(decode_upright(uncalibratable_jpeg()).pixels)
+
+
+def test_uniform_grey_and_pure_noise_have_no_coins():
+    rng = np.random.default_rng(3)
+    for image in (np.full((300, 400, 3), 128, np.uint8), rng.integers(0, 256, (300, 400, 3), dtype=np.uint8)):
+        with pytest.raises(NoCoinsFound):
+            count_coins(image)
+
+
+# --- calibration rules, on measured discs --------------------------------------------------------
+
+SILVER = dict(chroma=2.0, hue_deg=90.0, edge_support=1.0)
+COPPER = dict(chroma=30.0, hue_deg=55.0, edge_support=1.0)
+PX_PER_MM = 5.0
+
+
+def disc(diameter_mm: float, metal: dict, x: float = 0.0) -> Disc:
+    return Disc(x=x, y=0.0, radius=diameter_mm * PX_PER_MM / 2, **metal)
+
+
+def names(count) -> list[str]:
+    return sorted(c.denomination.name for c in count.coins)
+
+
+def test_largest_silver_coin_is_the_quarter_and_sets_the_scale():
+    result = classify([disc(24.26, SILVER), disc(21.21, SILVER, 1), disc(17.91, SILVER, 2), disc(19.05, COPPER, 3)])
+    assert names(result) == ["dime", "nickel", "penny", "quarter"]
+    assert result.total_cents == 41
+    assert result.reference == "quarter"
+    assert result.px_per_mm == pytest.approx(PX_PER_MM)
+
+
+def test_a_penny_and_a_dime_of_nearly_equal_size_are_told_apart_by_colour():
+    result = classify([disc(24.26, SILVER), disc(18.5, COPPER, 1), disc(18.5, SILVER, 2)])
+    assert names(result) == ["dime", "penny", "quarter"]
+
+
+def test_a_copper_coin_larger_than_every_silver_one_is_not_the_quarter():
+    # Only a penny and a dime: taking the dime as a quarter would make the penny 25.8 mm; the penny
+    # sets the scale instead, and the dime fits as a dime.
+    result = classify([disc(19.05, COPPER), disc(17.91, SILVER, 1)])
+    assert names(result) == ["dime", "penny"]
+    assert result.reference == "penny"
+
+
+def test_pennies_alone_are_counted_by_their_colour():
+    result = classify([disc(19.05, COPPER), disc(19.05, COPPER, 1), disc(19.2, COPPER, 2)])
+    assert result.total_cents == 3
+
+
+def test_a_stray_silver_object_larger_than_a_quarter_is_ignored():
+    result = classify([disc(40.0, SILVER), disc(24.26, SILVER, 1), disc(21.21, SILVER, 2), disc(17.91, SILVER, 3),
+                       disc(24.26, SILVER, 4)])
+    assert names(result) == ["dime", "nickel", "quarter", "quarter"]
+    assert result.ignored == 1
+
+
+def test_sizes_that_fit_no_calibration_are_refused():
+    with pytest.raises(NothingToCalibrate):
+        classify([disc(17.91, SILVER), disc(36.0, COPPER, 1)])
+
+
+def test_unsure_colour_lets_size_decide():
+    unsure = dict(chroma=9.0, hue_deg=60.0, edge_support=1.0)
+    result = classify([disc(24.26, SILVER), disc(19.05, unsure, 1), disc(21.21, unsure, 2)])
+    assert names(result) == ["nickel", "penny", "quarter"]
