@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.markdown import Markdown
 from rich.table import Table
+from rich.text import Text
 from rich.tree import Tree
 
 from policies.evaluate import policy_gate
@@ -360,11 +361,11 @@ def render_plan(plan: StackPlan):
     nodes = {}
     for resource in plan.resources:
         parent = nodes.get(resource.parent, tree)
-        nodes[resource.urn] = parent.add(f"{resource.type} [cyan]{resource.name}[/]", highlight=False)
+        nodes[resource.urn] = parent.add(Text.assemble(f"{resource.type} ", (resource.name, "cyan")))
     outputs = tree.add("[bold]outputs[/]")
     for name, value in plan.outputs.items():
         shown = SECRET if type(value).__name__ == "SecretValue" else json.dumps(value, default=str)
-        outputs.add(f"{name} = {shown}", highlight=False)
+        outputs.add(Text(f"{name} = {shown}"))  # plain text: values may hold "[...]" or ":emoji:" lookalikes
     return tree
 
 
