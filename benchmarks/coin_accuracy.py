@@ -6,7 +6,7 @@ and counted totals, then the exact-total rate and per-denomination precision and
 coin is a true positive when its centre lies within half a radius of an unmatched true coin of the
 same denomination).
 
-    .venv/bin/python -m benchmarks.coin_accuracy [--count 24] [--first-seed 1000] [--verbose]
+    .venv/bin/python -m benchmarks.coin_accuracy [--count 40] [--first-seed 1000] [--verbose]
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def match(truth, found) -> tuple[Counter, Counter, Counter]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--count", type=int, default=24)
+    parser.add_argument("--count", type=int, default=40)
     parser.add_argument("--first-seed", type=int, default=1000)
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args()

@@ -232,8 +232,10 @@ def _background(lab: np.ndarray) -> np.ndarray:
     # from the cells that look like background, and re-judge the cells against that fill a few
     # times; coins, small and sharp, stay outliers while a broad soft shade is taken in.
     sigma = max(1.5, grid_long / 14)
-    # A median over windows wider than a coin follows a broad shade and ignores the coins.
-    window = 2 * (grid_long // 12) + 1
+    # A median over windows wider than a coin follows a broad shade and ignores the coins; the
+    # window must be over twice the widest round object the quadratic fit left out (a close-up).
+    window = min(2 * (max(grid_long // 12, _widest_round_blob(~inlier.reshape(gh, gw))) + 1) + 1,
+                 2 * (min(gh, gw) // 2) - 1)
     offset = np.clip(small - surface + 128.0, 0, 255).astype(np.uint8)
     small_background = surface + cv2.medianBlur(offset, window).astype(np.float32) - 128.0
     off = np.sqrt((((small - small_background) ** 2) * weights).sum(axis=2))
@@ -250,6 +252,18 @@ def _background(lab: np.ndarray) -> np.ndarray:
         spread = 1.4826 * float(np.median(off[keep_cells])) + 1.0
         keep_cells = off < 3.0 * spread
     return cv2.resize(small_background, (width, height), interpolation=cv2.INTER_LINEAR)
+
+
+def _widest_round_blob(cells: np.ndarray) -> int:
+    """Diameter, in cells, of the widest roughly round blob of True cells (0 if none)."""
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(cells.astype(np.uint8), connectivity=8)
+    widest = 0
+    for label in range(1, count):
+        width, height, area = stats[label, cv2.CC_STAT_WIDTH], stats[label, cv2.CC_STAT_HEIGHT], stats[label, cv2.CC_STAT_AREA]
+        diameter = max(width, height)
+        if diameter >= 3 and area >= 0.5 * math.pi * diameter * diameter / 4:
+            widest = max(widest, int(diameter))
+    return widest
 
 
 def _segment(distance: np.ndarray) -> tuple[np.ndarray, float]:
