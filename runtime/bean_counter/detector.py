@@ -1,18 +1,24 @@
 """Find US coins in a photo of coins on a plain light background and add up their value.
 
 Pipeline:
-1. Work on a copy scaled to at most WORK_LONG_SIDE pixels; convert to CIE Lab.
-2. Model the background (paper under uneven light) with a robust low-order surface fit, refined
-   locally by normalised convolution, and measure every pixel's colour distance from it.
-3. Segment with hysteresis thresholds (Otsu, floored by the noise level), close small gaps and
-   fill holes (shiny coins can match the paper in places).
-4. Peel discs off each blob: the distance transform's maximum is the largest inscribed circle,
-   which separates touching coins and ignores cast shadows; erase it and repeat.
-5. Refine every disc on the full-resolution image: sample rays, take the outermost sharp edge on
-   each, fit a circle with RANSAC and least squares, and verify that it is a coin.
-6. Read each coin's metal from its colour relative to the local background (white balance).
-7. Calibrate pixels to millimetres (largest silver coin taken as a quarter, as the original app
-   did, with fall-backs) and name each coin from its size and metal.
+1. Convert to CIE Lab; segment on a copy at most WORK_LONG_SIDE pixels long.
+2. Model the background (paper under uneven light): a robust quadratic surface fitted on a coarse
+   grid, corrected locally (a median wider than a coin, then normalised convolution of the cells
+   that look like paper), so gradients and broad shades are background. Measure each pixel's
+   colour distance from it (chroma weighted: shadows change lightness only).
+3. Segment with hysteresis thresholds (Otsu, floored by the noise level), close gaps, fill holes,
+   and fill the convex hull of blobs whose hull is round (a shiny coin matching the paper leaves
+   only arcs of its rim).
+4. Offer the distance transform's peaks (inscribed circles) as coin candidates, biggest first;
+   cut each accepted coin out and look again, so touching coins come apart and shadows are left
+   over as crescents.
+5. Refine each candidate on the full-resolution image: edge strength along rays from the centre,
+   a RANSAC circle, the paper's colour on a ring just outside it, then a consensus radius over the
+   rays (the outermost clear one: a raised rim makes an inner circle too) and a trimmed
+   least-squares circle through each ray's half-way crossing from coin to paper. Verify it.
+6. Read each coin's metal from its colour white-balanced against that paper: copper or silver.
+7. Calibrate pixels to millimetres (the largest silver coin taken as a quarter, as the original
+   app did, with fall-backs) and name each coin from its size and metal.
 """
 
 from __future__ import annotations
@@ -215,6 +221,8 @@ def _background(lab: np.ndarray) -> np.ndarray:
     ys = ys / gh * 2 - 1
     design = np.stack([np.ones_like(xs), xs, ys, xs * xs, xs * ys, ys * ys], axis=-1).reshape(-1, 6)
     values = small.reshape(-1, 3)
+    # Start from the lighter half: the paper is light and covers most of the photo, while coins
+    # and shadows are mostly darker, and a close-up's coins would otherwise drag the fit.
     inlier = np.ones(len(values), bool)
     weights = np.array([1.0, CHROMA_WEIGHT, CHROMA_WEIGHT], np.float32)
     for _ in range(5):
@@ -232,10 +240,8 @@ def _background(lab: np.ndarray) -> np.ndarray:
     # from the cells that look like background, and re-judge the cells against that fill a few
     # times; coins, small and sharp, stay outliers while a broad soft shade is taken in.
     sigma = max(1.5, grid_long / 14)
-    # A median over windows wider than a coin follows a broad shade and ignores the coins; the
-    # window must be over twice the widest round object the quadratic fit left out (a close-up).
-    window = min(2 * (max(grid_long // 12, _widest_round_blob(~inlier.reshape(gh, gw))) + 1) + 1,
-                 2 * (min(gh, gw) // 2) - 1)
+    # A median over windows wider than a coin follows a broad shade and ignores the coins.
+    window = 2 * (grid_long // 12) + 1
     offset = np.clip(small - surface + 128.0, 0, 255).astype(np.uint8)
     small_background = surface + cv2.medianBlur(offset, window).astype(np.float32) - 128.0
     off = np.sqrt((((small - small_background) ** 2) * weights).sum(axis=2))
@@ -252,18 +258,6 @@ def _background(lab: np.ndarray) -> np.ndarray:
         spread = 1.4826 * float(np.median(off[keep_cells])) + 1.0
         keep_cells = off < 3.0 * spread
     return cv2.resize(small_background, (width, height), interpolation=cv2.INTER_LINEAR)
-
-
-def _widest_round_blob(cells: np.ndarray) -> int:
-    """Diameter, in cells, of the widest roughly round blob of True cells (0 if none)."""
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(cells.astype(np.uint8), connectivity=8)
-    widest = 0
-    for label in range(1, count):
-        width, height, area = stats[label, cv2.CC_STAT_WIDTH], stats[label, cv2.CC_STAT_HEIGHT], stats[label, cv2.CC_STAT_AREA]
-        diameter = max(width, height)
-        if diameter >= 3 and area >= 0.5 * math.pi * diameter * diameter / 4:
-            widest = max(widest, int(diameter))
-    return widest
 
 
 def _segment(distance: np.ndarray) -> tuple[np.ndarray, float]:
@@ -285,15 +279,21 @@ def _segment(distance: np.ndarray) -> tuple[np.ndarray, float]:
     contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     filled = np.zeros_like(mask)
     cv2.drawContours(filled, contours, -1, 255, thickness=cv2.FILLED)
-    # A shiny coin can match the paper over part of its rim, leaving an open crescent: where a
-    # blob's convex hull is round, the blob is one coin, so fill the hull.
-    for contour in contours:
+    # A shiny coin can match the paper over its face and part of its rim, leaving an open crescent
+    # or broken arcs: where a blob (arcs joined by a wider closing) has a round convex hull, the
+    # blob is one coin, so fill the hull.
+    size = 2 * max(2, round(0.01 * max(mask.shape))) + 1
+    joined = cv2.morphologyEx(filled, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size)))
+    for contour in cv2.findContours(joined, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)[0]:
         hull = cv2.convexHull(contour)
         hull_area = cv2.contourArea(hull)
-        if hull_area < 50 or cv2.contourArea(contour) > 0.95 * hull_area:
-            continue
         _, enclosing_radius = cv2.minEnclosingCircle(hull)
-        if hull_area > 0.85 * math.pi * enclosing_radius * enclosing_radius:
+        if hull_area < 50 or hull_area < 0.85 * math.pi * enclosing_radius * enclosing_radius:
+            continue
+        x, y, w, h = cv2.boundingRect(hull)
+        inside = np.zeros((h, w), np.uint8)
+        cv2.drawContours(inside, [hull - np.array([x, y])], -1, 1, thickness=cv2.FILLED)
+        if np.count_nonzero(filled[y:y + h, x:x + w][inside > 0]) < 0.95 * np.count_nonzero(inside):
             cv2.drawContours(filled, [hull], -1, 255, thickness=cv2.FILLED)
     return filled, low
 

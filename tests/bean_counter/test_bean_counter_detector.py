@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 
+from benchmarks.coin_renders import render_scene
 from runtime.bean_counter import detector
 from runtime.bean_counter.detector import Disc, NoCoinsFound, NothingToCalibrate, classify, count_coins
 from runtime.bean_counter.images import decode_upright
@@ -34,6 +35,20 @@ def test_known_render_counts_to_its_exact_total(seed, width, height, touching):
         assert found is not None, f"missed the {truth.denomination} at {truth.center}"
         assert found.denomination.name == truth.denomination
         assert found.diameter_px == pytest.approx(truth.diameter_px, rel=0.06)
+    assert len(result.coins) == len(photo.coins)
+
+
+@pytest.mark.parametrize("params", [
+    dict(seed=4, width=800, height=600, denominations=["quarter", "penny"], quarter_fraction=0.42),  # close-up
+    dict(seed=3, width=800, height=600, denominations=["quarter", "penny", "dime", "nickel", "quarter"],
+         quarter_fraction=0.05),  # coins about 25 px across
+    dict(seed=1004, width=1280, height=960, table_edge=True),  # the table shows past the paper
+    dict(seed=1009, width=800, height=600, table_edge=True),
+], ids=["close-up", "tiny-coins", "table-edge-1", "table-edge-2"])
+def test_hard_framings_count_exactly(params):
+    photo = render_scene(**params)
+    result = count_coins(decode_upright(photo.encode("jpeg")).pixels)
+    assert result.total_cents == photo.total_cents
     assert len(result.coins) == len(photo.coins)
 
 
