@@ -15,7 +15,7 @@ import pulumi
 
 from components import validation
 from components.scaling_container import ScalingContainer, ScalingContainerArgs
-from programs.common import ConfigError, config, environment, load_args, task_placement, upstream
+from programs.common import ConfigError, config, environment, task_placement, upstream
 
 SECTION = "bean_counter"
 
