@@ -44,8 +44,9 @@ class ContainerImageArgs:
 
     @property
     def source_tag(self) -> str:
+        """Hash of the image's directory and the context's shared top-level modules (what Dockerfiles copy)."""
         context = packaging.project_path(self.context_dir)
-        return packaging.content_hash(Path(self.dockerfile).parent, context / "__init__.py")[:16]
+        return packaging.content_hash(Path(self.dockerfile).parent, *sorted(context.glob("*.py")))[:16]
 
 
 class ContainerImage(pulumi.ComponentResource):

@@ -8,27 +8,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-import urllib.request
-
-from gunicorn.app.base import BaseApplication
 
 from runtime.auth_sidecar.app import create_app
 from runtime.auth_sidecar.logs import logging_config
 from runtime.auth_sidecar.settings import Settings, SettingsError
-
-
-class SidecarServer(BaseApplication):
-    def __init__(self, app, options: dict):
-        self._app = app
-        self._options = options
-        super().__init__()
-
-    def load_config(self):
-        for name, value in self._options.items():
-            self.cfg.set(name, value)
-
-    def load(self):
-        return self._app
+from runtime.serving import healthcheck, serve
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -41,14 +25,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def healthcheck(host: str, port: int) -> int:
-    try:
-        with urllib.request.urlopen(f"http://{host}:{port}/healthz", timeout=2) as response:
-            return 0 if response.status == 200 else 1
-    except OSError:
-        return 1
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.healthcheck:
@@ -58,20 +34,9 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as error:
         print(f"auth_sidecar: configuration error: {error}", file=sys.stderr)
         return 2
-    options = {
-        "bind": f"{args.host}:{args.port}",
-        "workers": args.workers,
-        "threads": args.threads,
-        "worker_class": "gthread",
-        # Longer than nginx's upstream keepalive_timeout, so nginx always closes idle connections
-        # first and never reuses one the sidecar is closing (that would surface as a 503).
-        "keepalive": 75,
-        "graceful_timeout": 10,
-        "accesslog": None,
-        "control_socket_disable": True,  # no admin socket in a home directory the container lacks
-        "logconfig_dict": logging_config(settings.log_level),
-    }
-    SidecarServer(create_app(settings), options).run()
+    app = create_app(settings)
+    serve(lambda: app, args.host, args.port, workers=args.workers, threads=args.threads, graceful_timeout=10,
+          accesslog=None, logconfig_dict=logging_config(settings.log_level))
     return 0
 
 

@@ -14,37 +14,20 @@ import os
 for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_name, "1")
 
-from gunicorn.app.base import BaseApplication  # noqa: E402
-
-# The load balancer keeps idle connections for 60 s; a target that closes them sooner makes the
-# balancer answer 502 now and then. So keep them longer than that.
-KEEPALIVE_SECONDS = 75
+from runtime.serving import serve  # noqa: E402
 
 
-class _Server(BaseApplication):
-    def __init__(self, options: dict):
-        self.options = options
-        super().__init__()
+def load_app():
+    """Runs in each worker: OpenCV's own thread pool off, one thread per worker."""
+    import logging
 
-    def load_config(self):
-        for key, value in self.options.items():
-            self.cfg.set(key, value)
+    import cv2
 
-    def load(self):
-        import logging
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    cv2.setNumThreads(1)
+    from runtime.bean_counter.app import create_app
 
-        import cv2
-
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-
-        cv2.setNumThreads(1)
-        from .app import create_app
-
-        return create_app()
-
-
-def _bind(host: str, port: int) -> str:
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    return create_app()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -60,21 +43,10 @@ def main(argv: list[str] | None = None) -> None:
     if args.workers < 1 or args.threads < 1:
         parser.error("--workers and --threads must be at least 1")
 
-    _Server({
-        "bind": _bind(args.host, args.port),
-        "workers": args.workers,
-        "worker_class": "gthread",
-        "threads": args.threads,
-        "keepalive": KEEPALIVE_SECONDS,
-        "timeout": args.timeout,
-        "graceful_timeout": 20,  # ECS sends SIGTERM, then SIGKILL after its stop timeout (30 s)
-        "accesslog": "-",
-        "errorlog": "-",
-        "loglevel": "info",
-        "worker_tmp_dir": "/dev/shm" if os.path.isdir("/dev/shm") else None,
-        "limit_request_line": 8190,
-        "control_socket_disable": True,  # no runtime control interface in the container
-    }).run()
+    serve(load_app, args.host, args.port, workers=args.workers, threads=args.threads, timeout=args.timeout,
+          graceful_timeout=20,  # ECS sends SIGTERM, then SIGKILL after its stop timeout (30 s)
+          accesslog="-", errorlog="-", loglevel="info", limit_request_line=8190,
+          worker_tmp_dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
 
 
 if __name__ == "__main__":

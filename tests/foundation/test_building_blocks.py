@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
+from pathlib import Path
 
 import pulumi
 import pulumi_aws as aws
@@ -139,3 +142,44 @@ def test_authentication_without_a_certificate_is_refused():
     with pytest.raises(InvalidArgument, match="ssl_policy"):
         WebLoadBalancerArgs(vpc_id="v", subnet_ids=[], security_group_ids=[], certificate_arn=CERT,
                             ssl_policy="ELBSecurityPolicy-2016-08")
+
+
+def test_container_image_is_tagged_with_its_sources_hash_in_an_immutable_scanned_repository():
+    from components import packaging
+    from components.container_image import ContainerImage, ContainerImageArgs
+
+    args = ContainerImageArgs(dockerfile="runtime/bean_counter/Dockerfile")
+
+    def main():
+        ContainerImage("img", args)
+    plan = run_components(main)
+    [repo] = plan.of_type("aws:ecr/repository:Repository")
+    assert repo.inputs["imageTagMutability"] == "IMMUTABLE"
+    assert repo.inputs["imageScanningConfiguration"] == {"scanOnPush": True}
+    policy = json.loads(plan.of_type("aws:ecr/lifecyclePolicy:LifecyclePolicy")[0].inputs["policy"])
+    assert [r["selection"]["tagStatus"] for r in policy["rules"]] == ["untagged", "any"]
+    [image] = plan.of_type("docker-build:index:Image")
+    assert image.inputs["tags"] == [f"123456789012.dkr.ecr.us-east-1.amazonaws.com/img-{repo.name[-7:]}:"
+                                    f"{args.source_tag}"] or image.inputs["tags"][0].endswith(":" + args.source_tag)
+    assert image.inputs["push"] and image.inputs["platforms"] == ["linux/amd64"]
+    assert image.inputs["context"] == {"location": "runtime"}
+    # The tag follows the sources the Dockerfile copies: the image's directory and the context's shared modules.
+    assert len(args.source_tag) == 16
+    assert args.source_tag != ContainerImageArgs(dockerfile="runtime/auth_sidecar/Dockerfile").source_tag
+    packaging.BUILD_DIR.mkdir(exist_ok=True)
+    context = Path(tempfile.mkdtemp(dir=packaging.BUILD_DIR, prefix="test-context-"))
+    try:
+        (context / "img").mkdir()
+        (context / "img" / "Dockerfile").write_text("FROM scratch\n")
+        (context / "__init__.py").write_text("")
+        (context / "serving.py").write_text("A = 1\n")
+        scratch = ContainerImageArgs(dockerfile=str(context / "img" / "Dockerfile"), context_dir=str(context))
+        before = scratch.source_tag
+        (context / "serving.py").write_text("A = 2\n")
+        assert scratch.source_tag != before
+        (context / "serving.py").write_text("A = 1\n")
+        (context / "img" / "__pycache__").mkdir()
+        (context / "img" / "__pycache__" / "x.pyc").write_bytes(b"cache")
+        assert scratch.source_tag == before
+    finally:
+        shutil.rmtree(context)
