@@ -23,6 +23,7 @@ from components import iam, validation
 from components.container_image import ContainerImage, ContainerImageArgs
 from components.fargate_task import ContainerSpec, FargateTask, FargateTaskArgs, ecs_cluster
 from components.lambda_function import LambdaFunction, LambdaFunctionArgs
+from components.storage import private_bucket
 from runtime.thumbnail.worker import ThumbnailError, parse_position
 
 CONTAINER_NAME = "thumbnail"
@@ -125,7 +126,7 @@ class ContainerOnDemand(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         account_id = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
 
-        self.bucket = self._private_bucket(f"{name}-media")
+        self.bucket = private_bucket(f"{name}-media", self, force_destroy=args.force_destroy)
         self.image = ContainerImage(f"{name}-thumbnail", ContainerImageArgs(
             dockerfile="runtime/thumbnail/Dockerfile", cpu_architecture=args.cpu_architecture,
             keep_images=args.keep_images, force_delete=args.force_destroy), opts=child)
@@ -205,31 +206,3 @@ class ContainerOnDemand(pulumi.ComponentResource):
             "task_definition_arn": self.task.task_definition.arn, "invoker_name": self.invoker.function.name,
             "dead_letter_queue_url": self.dead_letter_queue.url,
             "repository_url": self.image.repository.repository_url})
-
-    def _private_bucket(self, name: str) -> aws.s3.Bucket:
-        """A bucket nobody outside the account can reach: public access blocked, ACLs off, encrypted, TLS only."""
-        child = pulumi.ResourceOptions(parent=self)
-        bucket = aws.s3.Bucket(name, force_destroy=self.args.force_destroy, opts=child)
-        bucket_child = pulumi.ResourceOptions(parent=bucket)
-        access_block = aws.s3.BucketPublicAccessBlock(
-            name, bucket=bucket.id, block_public_acls=True, block_public_policy=True, ignore_public_acls=True,
-            restrict_public_buckets=True, opts=bucket_child)
-        aws.s3.BucketOwnershipControls(
-            name, bucket=bucket.id, rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
-            opts=bucket_child)
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            name, bucket=bucket.id, rules=[aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                apply_server_side_encryption_by_default=aws.s3
-                .BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                    sse_algorithm="AES256"))], opts=bucket_child)
-        # Abandoned multipart uploads of large videos would otherwise be stored (and billed) forever.
-        aws.s3.BucketLifecycleConfiguration(
-            name, bucket=bucket.id, rules=[aws.s3.BucketLifecycleConfigurationRuleArgs(
-                id="abort-incomplete-uploads", status="Enabled",
-                filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
-                abort_incomplete_multipart_upload=aws.s3
-                .BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(days_after_initiation=7))],
-            opts=bucket_child)
-        aws.s3.BucketPolicy(name, bucket=bucket.id, policy=iam.tls_only_bucket_policy(bucket.arn, self),
-                            opts=pulumi.ResourceOptions(parent=bucket, depends_on=[access_block]))
-        return bucket

@@ -31,6 +31,9 @@ class FargateServiceArgs:
     health_check_grace_period_seconds: int = 60
     minimum_healthy_percent: int = 100
     maximum_percent: int = 200
+    auto_scaled: bool = False
+    """App Auto Scaling owns the task count: ``desired_count`` applies at creation only, so a later deploy
+    does not put the count back."""
     wait_for: Sequence[pulumi.Resource] = ()
     """Resources the service must wait for, e.g. the load balancer's listeners (ECS refuses a target group
     that no listener uses yet)."""
@@ -69,5 +72,6 @@ class FargateService(pulumi.ComponentResource):
                 subnets=args.subnet_ids, security_groups=args.security_group_ids,
                 assign_public_ip=args.assign_public_ip),
             load_balancers=load_balancers, propagate_tags="SERVICE", enable_ecs_managed_tags=True,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.wait_for)))
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.wait_for),
+                                        ignore_changes=["desiredCount"] if args.auto_scaled else None))
         self.register_outputs({"service_name": self.service.name})

@@ -24,6 +24,7 @@ from components.container_image import ContainerImage, ContainerImageArgs
 from components.fargate_service import FargateService, FargateServiceArgs
 from components.fargate_task import ContainerSpec, FargateTask, FargateTaskArgs, ecs_cluster
 from components.load_balancer import TLS12_POLICIES, WebLoadBalancer, WebLoadBalancerArgs
+from components.storage import private_bucket
 
 MAX_TASKS = 100
 
@@ -146,7 +147,7 @@ class ScalingContainer(pulumi.ComponentResource):
         self.web = WebLoadBalancer(name, args.load_balancer_args(), opts=child)
         self.url = self.web.url
         self.cluster = ecs_cluster(name, self)
-        self.bucket = self._private_bucket(f"{name}-inputs", args.force_destroy) if args.input_bucket else None
+        self.bucket = private_bucket(f"{name}-inputs", self, force_destroy=args.force_destroy) if args.input_bucket else None
 
         environment = dict(args.environment)
         statements = []
@@ -173,9 +174,7 @@ class ScalingContainer(pulumi.ComponentResource):
             target_group_arn=self.web.target_group.arn, container_name=args.container_name,
             container_port=args.container_port,
             health_check_grace_period_seconds=args.health_check_grace_period_seconds,
-            wait_for=self.web.listeners),
-            # Auto Scaling changes the desired count; a later deploy must not put it back.
-            opts=pulumi.ResourceOptions(parent=self, transformations=[_ignore_desired_count]))
+            wait_for=self.web.listeners, auto_scaled=True), opts=child)
         self._scaling(name, args)
         self.register_outputs({
             "url": self.url, "service_name": self.service.service.name, "cluster_name": self.cluster.name,
@@ -210,29 +209,3 @@ class ScalingContainer(pulumi.ComponentResource):
             label = pulumi.Output.concat(self.web.load_balancer.arn_suffix, "/", self.web.target_group.arn_suffix)
             self.request_policy = policy("requests", tracking("ALBRequestCountPerTarget",
                                                               float(args.requests_per_target), label))
-
-    def _private_bucket(self, name: str, force_destroy: bool) -> aws.s3.Bucket:
-        """Public access blocked, ACLs off, encrypted at rest, TLS only."""
-        bucket = aws.s3.Bucket(name, force_destroy=force_destroy, opts=pulumi.ResourceOptions(parent=self))
-        under = pulumi.ResourceOptions(parent=bucket)
-        block = aws.s3.BucketPublicAccessBlock(
-            name, bucket=bucket.id, block_public_acls=True, block_public_policy=True, ignore_public_acls=True,
-            restrict_public_buckets=True, opts=under)
-        aws.s3.BucketOwnershipControls(
-            name, bucket=bucket.id, rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
-            opts=under)
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            name, bucket=bucket.id, rules=[aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                apply_server_side_encryption_by_default=aws.s3
-                .BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                    sse_algorithm="AES256"))], opts=under)
-        aws.s3.BucketPolicy(name, bucket=bucket.id, policy=iam.tls_only_bucket_policy(bucket.arn, self),
-                            opts=pulumi.ResourceOptions(parent=bucket, depends_on=[block]))
-        return bucket
-
-
-def _ignore_desired_count(args: pulumi.ResourceTransformationArgs) -> Optional[pulumi.ResourceTransformationResult]:
-    if args.type_ == "aws:ecs/service:Service":
-        return pulumi.ResourceTransformationResult(
-            args.props, pulumi.ResourceOptions.merge(args.opts, pulumi.ResourceOptions(ignore_changes=["desiredCount"])))
-    return None

@@ -1,0 +1,40 @@
+"""Private S3 buckets: the only kind this project creates.
+
+Public access blocked (all four settings), ACLs off (bucket owner enforced), encrypted at rest (SSE-S3), a
+policy that denies every request not made over TLS, and abandoned multipart uploads cleaned up.
+"""
+from __future__ import annotations
+
+import pulumi
+import pulumi_aws as aws
+
+from components import iam
+
+
+def private_bucket(name: str, parent: pulumi.Resource, force_destroy: bool = False,
+                   abort_incomplete_uploads_after_days: int = 7) -> aws.s3.Bucket:
+    bucket = aws.s3.Bucket(name, force_destroy=force_destroy, opts=pulumi.ResourceOptions(parent=parent))
+    under = pulumi.ResourceOptions(parent=bucket)
+    access_block = aws.s3.BucketPublicAccessBlock(
+        name, bucket=bucket.id, block_public_acls=True, block_public_policy=True, ignore_public_acls=True,
+        restrict_public_buckets=True, opts=under)
+    aws.s3.BucketOwnershipControls(
+        name, bucket=bucket.id, rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
+        opts=under)
+    aws.s3.BucketServerSideEncryptionConfiguration(
+        name, bucket=bucket.id, rules=[aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+            apply_server_side_encryption_by_default=aws.s3
+            .BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
+                sse_algorithm="AES256"))], opts=under)
+    # Parts of abandoned multipart uploads are otherwise stored, and billed, forever.
+    aws.s3.BucketLifecycleConfiguration(
+        name, bucket=bucket.id, rules=[aws.s3.BucketLifecycleConfigurationRuleArgs(
+            id="abort-incomplete-uploads", status="Enabled",
+            filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+            abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
+                days_after_initiation=abort_incomplete_uploads_after_days))],
+        opts=under)
+    # The policy waits for the access block, which S3 checks policies against.
+    aws.s3.BucketPolicy(name, bucket=bucket.id, policy=iam.tls_only_bucket_policy(bucket.arn, parent),
+                        opts=pulumi.ResourceOptions(parent=bucket, depends_on=[access_block]))
+    return bucket
