@@ -684,22 +684,25 @@ def _ecr_repository(repository: PlannedResource, ctx: _StackContext) -> list[Lin
                            "per GB-month")]
 
 
+def _monthly_plus_requests(resource: PlannedResource, ctx: _StackContext, what: str, unit: str, month_rate: str,
+                           requests: str, request_rate: str, usage_key: str) -> list[Line]:
+    """A fixed price per resource-month, plus a price per 10,000 API requests."""
+    p = ctx.prices
+    return [FixedCost(resource.name, resource.type, what, p[month_rate], f"{_rate(p[month_rate])}/{unit}-month"),
+            ctx.usage_line(resource, requests, p[request_rate], f"10k {requests}", usage_key,
+                           f"per 10,000 {requests}", unit_size=1e4)]
+
+
 @rule("aws:secretsmanager/secret:Secret")
 def _secret(secret: PlannedResource, ctx: _StackContext) -> list[Line]:
-    p = ctx.prices
-    return [FixedCost(secret.name, secret.type, "secret", p["secret_month"],
-                      f"{_rate(p['secret_month'])}/secret-month"),
-            ctx.usage_line(secret, "API calls", p["secrets_ten_thousand_calls"], "10k calls", "secret_api_calls",
-                           "per 10,000 API calls", unit_size=1e4)]
+    return _monthly_plus_requests(secret, ctx, "secret", "secret", "secret_month", "API calls", "secrets_ten_thousand_calls",
+                                  "secret_api_calls")
 
 
 @rule("aws:kms/key:Key")
 def _kms_key(key: PlannedResource, ctx: _StackContext) -> list[Line]:
-    p = ctx.prices
-    return [FixedCost(key.name, key.type, "customer managed key", p["kms_key_month"],
-                      f"{_rate(p['kms_key_month'])}/key-month"),
-            ctx.usage_line(key, "requests", p["kms_ten_thousand_requests"], "10k requests", "kms_requests",
-                           "per 10,000 requests", unit_size=1e4)]
+    return _monthly_plus_requests(key, ctx, "customer managed key", "key", "kms_key_month", "requests", "kms_ten_thousand_requests",
+                                  "kms_requests")
 
 
 @rule("aws:cognito/userPool:UserPool")
