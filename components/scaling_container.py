@@ -85,9 +85,9 @@ class ScalingContainerArgs:
         validation.port("container_port", self.container_port)
         if not isinstance(self.container_name, str) or not self.container_name:
             raise validation.InvalidArgument("container_name", self.container_name, "a container name")
-        _whole("min_count", self.min_count, 1, MAX_TASKS)
-        _whole("max_count", self.max_count, 1, MAX_TASKS)
-        _whole("desired_count", self.desired_count, 1, MAX_TASKS)
+        validation.whole_number("min_count", self.min_count, 1, MAX_TASKS)
+        validation.whole_number("max_count", self.max_count, 1, MAX_TASKS)
+        validation.whole_number("desired_count", self.desired_count, 1, MAX_TASKS)
         if self.min_count > self.max_count:
             raise validation.InvalidArgument("min_count", self.min_count, f"at most max_count ({self.max_count})")
         if not self.min_count <= self.desired_count <= self.max_count:
@@ -95,10 +95,10 @@ class ScalingContainerArgs:
                                              f"from min_count ({self.min_count}) to max_count ({self.max_count})")
         validation.in_range("cpu_target_percent", self.cpu_target_percent, 10, 95)
         if self.requests_per_target is not None:
-            _whole("requests_per_target", self.requests_per_target, 1, 1_000_000)
-        _whole("scale_out_cooldown_seconds", self.scale_out_cooldown_seconds, 0, 3600)
-        _whole("scale_in_cooldown_seconds", self.scale_in_cooldown_seconds, 0, 3600)
-        _whole("health_check_grace_period_seconds", self.health_check_grace_period_seconds, 0, 7200)
+            validation.whole_number("requests_per_target", self.requests_per_target, 1, 1_000_000)
+        validation.whole_number("scale_out_cooldown_seconds", self.scale_out_cooldown_seconds, 0, 3600)
+        validation.whole_number("scale_in_cooldown_seconds", self.scale_in_cooldown_seconds, 0, 3600)
+        validation.whole_number("health_check_grace_period_seconds", self.health_check_grace_period_seconds, 0, 7200)
         if any(not isinstance(v, str) for v in self.environment.values()):
             raise validation.InvalidArgument("environment", dict(self.environment), "a mapping of names to strings")
         if self.input_bucket and "BUCKET" in self.environment:
@@ -120,12 +120,6 @@ class ScalingContainerArgs:
     def image_args(self) -> ContainerImageArgs:
         return ContainerImageArgs(dockerfile=self.dockerfile, cpu_architecture=self.cpu_architecture,
                                   keep_images=self.keep_images, force_delete=self.force_destroy)
-
-
-def _whole(key: str, value, low: int, high: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise validation.InvalidArgument(key, value, f"a whole number from {low} to {high}")
-    validation.in_range(key, value, low, high)
 
 
 class ScalingContainer(pulumi.ComponentResource):

@@ -41,6 +41,11 @@ def in_range(key: str, value: Any, low: float, high: float) -> None:
         raise InvalidArgument(key, value, f"a number from {low} to {high}")
 
 
+def whole_number(key: str, value: Any, low: int, high: int, what: str = "") -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise InvalidArgument(key, value, f"a whole number from {low} to {high}{' ' + what if what else ''}")
+
+
 def port(key: str, value: Any) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
         raise InvalidArgument(key, value, "a TCP port from 1 to 65535")

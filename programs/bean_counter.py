@@ -9,13 +9,11 @@ plus ``workers``: gunicorn worker processes per task).
 """
 from __future__ import annotations
 
-import dataclasses
-
 import pulumi
 
 from components import validation
 from components.scaling_container import ScalingContainer, ScalingContainerArgs
-from programs.common import ConfigError, config, environment, task_placement, upstream
+from programs.common import ConfigError, environment, load_args, section, settings_of, task_placement, upstream
 
 SECTION = "bean_counter"
 
@@ -24,11 +22,10 @@ def main() -> None:
     env = environment()
     network = upstream("network")
     placement = task_placement(network)
-    settings = dict(config().get_object(SECTION) or {})
+    settings = section(SECTION)
     workers = settings.pop("workers", 1)
-    if isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= 8:
-        raise ConfigError(f"cloud-patterns:{SECTION}.workers: {workers!r} is not allowed; allowed: 1 to 8 "
-                          "gunicorn worker processes per task")
+    with settings_of(SECTION):
+        validation.whole_number("workers", workers, 1, 8, "(gunicorn worker processes per task)")
     port = settings.get("container_port", 8080)
     wiring = dict(
         vpc_id=network.require_output("vpc_id"),
@@ -37,7 +34,8 @@ def main() -> None:
         task_subnet_ids=placement.subnet_ids, task_security_group_ids=[placement.security_group_id],
         assign_public_ip=placement.assign_public_ip,
         command=["--host", "0.0.0.0", "--port", str(port), "--workers", str(workers)])
-    args = _args(settings, wiring)
+    args = load_args(SECTION, ScalingContainerArgs, settings=settings, program_keys=("workers",),
+                     fixed=("dockerfile", "environment"), **wiring)
     network.require_output("app_port").apply(lambda app_port: _same_port(app_port, args.container_port))
     service = ScalingContainer(f"{env}-bean-counter", args)
 
@@ -50,19 +48,6 @@ def main() -> None:
     pulumi.export("log_group", service.task.log_group.name)
     pulumi.export("scaling", {"min": args.min_count, "max": args.max_count, "cpu_target_percent": args.cpu_target_percent,
                               "requests_per_target": args.requests_per_target})
-
-
-def _args(settings: dict, wiring: dict) -> ScalingContainerArgs:
-    """ScalingContainerArgs from the config section; the wiring comes from the network, not config."""
-    allowed = {f.name for f in dataclasses.fields(ScalingContainerArgs)} - set(wiring) - {"dockerfile", "environment"}
-    unknown = sorted(set(settings) - allowed)
-    if unknown:
-        raise ConfigError(f"cloud-patterns:{SECTION}.{unknown[0]}: unknown setting; allowed: "
-                          f"{', '.join(sorted(allowed | {'workers'}))}")
-    try:
-        return ScalingContainerArgs(**settings, **wiring)
-    except validation.InvalidArgument as error:
-        raise ConfigError(f"cloud-patterns:{SECTION}.{error}") from None
 
 
 def _same_port(app_port, container_port: int) -> None:

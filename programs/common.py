@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -25,28 +27,41 @@ def environment() -> str:
     return config().require("environment")
 
 
-def load_args(section: str, args_type: type[T], **overrides: Any) -> T:
-    """Builds a component's Args dataclass from the config object ``cloud-patterns:<section>``.
+@contextmanager
+def settings_of(section_name: str) -> Iterator[None]:
+    """Reports an invalid argument as the config key ``cloud-patterns:<section_name>.<key>`` it came from."""
+    try:
+        yield
+    except InvalidArgument as error:
+        raise ConfigError(f"{PROJECT}:{section_name}.{error}") from None
+
+
+def section(name: str) -> dict[str, Any]:
+    """The config object ``cloud-patterns:<name>`` (empty when unset)."""
+    raw = config().get_object(name) or {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{PROJECT}:{name}: expected a mapping of settings, got {raw!r}")
+    return dict(raw)
+
+
+def load_args(section_name: str, args_type: type[T], *, settings: dict[str, Any] | None = None,
+              program_keys: tuple[str, ...] = (), fixed: tuple[str, ...] = (), **overrides: Any) -> T:
+    """Builds a component's Args dataclass from the config object ``cloud-patterns:<section_name>``.
 
     Unknown keys and invalid values are rejected naming the full config key and the allowed values.
-    ``overrides`` supplies values that come from elsewhere (upstream stacks), not from config.
+    ``overrides`` supplies the wiring (values from upstream stacks or chosen by the program), ``fixed`` names
+    fields the program keeps at their defaults: neither may be set in config. ``settings`` passes the section
+    when the program has already taken out its own ``program_keys`` (listed as allowed too).
     """
-    raw = config().get_object(section) or {}
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{PROJECT}:{section}: expected a mapping of settings, got {raw!r}")
+    raw = section(section_name) if settings is None else settings
     fields = {f.name for f in dataclasses.fields(args_type) if f.init}  # type: ignore[arg-type]
-    from_upstream = sorted(set(raw) & set(overrides))
-    if from_upstream:
-        raise ConfigError(f"{PROJECT}:{section}.{from_upstream[0]}: set by an upstream stack, not by config; "
-                          f"remove it")
-    unknown = sorted(set(raw) - fields)
+    settable = fields - set(overrides) - set(fixed)
+    unknown = sorted(set(raw) - settable)
     if unknown:
-        raise ConfigError(f"{PROJECT}:{section}.{unknown[0]}: unknown setting; allowed: "
-                          f"{', '.join(sorted(fields - set(overrides)))}")
-    try:
+        raise ConfigError(f"{PROJECT}:{section_name}.{unknown[0]}: unknown setting; allowed: "
+                          f"{', '.join(sorted(settable | set(program_keys)))}")
+    with settings_of(section_name):
         return args_type(**{**raw, **overrides})
-    except InvalidArgument as error:
-        raise ConfigError(f"{PROJECT}:{section}.{error}") from None
 
 
 def upstream(alias: str) -> pulumi.StackReference:
