@@ -20,9 +20,10 @@ from components.cognito_front import CognitoFront, CognitoFrontArgs
 from components.container_image import ContainerImage, ContainerImageArgs
 from components.fargate_task import ContainerSpec
 from components.sidecar_assembly import SidecarAssembly, SidecarAssemblyArgs
-from programs.common import ConfigError, config, environment, load_args, task_placement, upstream
+from programs.common import config, environment, load_args, task_placement, upstream
 
 FRONT_PORT, SIDECAR_PORT, APP_PORT = 8080, 9000, 8000  # FRONT_PORT: the port the network's app group admits
+IMAGES = ("auth_demo_app", "auth_sidecar", "auth_front")
 DEFAULT_SIZES = {"app": {"cpu": 256, "memory_mb": 512}, "auth-sidecar": {"cpu": 128, "memory_mb": 256},
                  "auth-front": {"cpu": 128, "memory_mb": 256}}
 
@@ -50,6 +51,8 @@ class AuthSidecarSettings:
             if not isinstance(size, Mapping):
                 raise validation.InvalidArgument(f"containers.{name}", size, "a mapping with cpu and memory_mb")
             validation.all_of(f"containers.{name}", size, ("cpu", "memory_mb"))
+        # The assembly's own checks (sizes that fit the task, start order), before any resource exists.
+        assembly_args(self, dict.fromkeys(IMAGES, ""), alb_arn="", subnet_ids=[], security_group_ids=[])
 
     def size(self, container: str) -> dict[str, int]:
         return {**DEFAULT_SIZES[container], **self.containers.get(container, {})}
@@ -67,22 +70,12 @@ def main() -> None:
         google_client_id=config().get_secret("google_client_id"),
         google_client_secret=config().get_secret("google_client_secret")))
     images = {name: ContainerImage(f"{env}-{name.replace('_', '-')}", ContainerImageArgs(
-        dockerfile=f"runtime/{name}/Dockerfile", force_delete=env == "dev"))
-        for name in ("auth_demo_app", "auth_sidecar", "auth_front")}
-    app, sidecar, nginx = task_containers(settings, {name: image.image_ref for name, image in images.items()},
-                                          alb_arn=front.web.load_balancer.arn)
-    try:
-        args = SidecarAssemblyArgs(
-            main=app, sidecars=[sidecar, nginx], ingress_container=nginx.name,
-            cpu=settings.cpu, memory_mb=settings.memory_mb, desired_count=settings.desired_count,
-            subnet_ids=placement.subnet_ids, security_group_ids=[placement.security_group_id],
-            assign_public_ip=placement.assign_public_ip,
-            target_group_arn=front.web.target_group.arn, wait_for=front.web.listeners,
-            image_repository_arns=[image.repository.arn for image in images.values()],
-            log_retention_days=settings.log_retention_days)
-    except validation.InvalidArgument as error:
-        raise ConfigError(f"cloud-patterns:auth_sidecar.{error}") from None
-    assembly = SidecarAssembly(f"{env}-auth-sidecar", args)
+        dockerfile=f"runtime/{name}/Dockerfile", force_delete=env == "dev")) for name in IMAGES}
+    assembly = SidecarAssembly(f"{env}-auth-sidecar", assembly_args(
+        settings, {name: image.image_ref for name, image in images.items()}, alb_arn=front.web.load_balancer.arn,
+        subnet_ids=placement.subnet_ids, security_group_ids=[placement.security_group_id],
+        assign_public_ip=placement.assign_public_ip, target_group_arn=front.web.target_group.arn,
+        wait_for=front.web.listeners, image_repository_arns=[image.repository.arn for image in images.values()]))
 
     pulumi.export("url", front.url)
     pulumi.export("load_balancer_dns_name", front.web.load_balancer.dns_name)
@@ -91,6 +84,15 @@ def main() -> None:
     pulumi.export("sign_in_domain", front.user_pool_domain.domain)
     pulumi.export("service_name", assembly.service.service.name)
     pulumi.export("log_group", assembly.task.log_group.name)
+
+
+def assembly_args(settings: AuthSidecarSettings, images: Mapping[str, pulumi.Input[str]], alb_arn: pulumi.Input[str],
+                  **wiring) -> SidecarAssemblyArgs:
+    """The task: the app, with the auth sidecar and the nginx front as its sidecars."""
+    app, sidecar, nginx = task_containers(settings, images, alb_arn)
+    return SidecarAssemblyArgs(main=app, sidecars=[sidecar, nginx], ingress_container=nginx.name,
+                               cpu=settings.cpu, memory_mb=settings.memory_mb, desired_count=settings.desired_count,
+                               log_retention_days=settings.log_retention_days, **wiring)
 
 
 def task_containers(settings: AuthSidecarSettings, images: Mapping[str, pulumi.Input[str]],

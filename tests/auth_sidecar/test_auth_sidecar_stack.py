@@ -11,6 +11,8 @@ from components.fargate_task import ContainerSpec
 from components.sidecar_assembly import SidecarAssembly, SidecarAssemblyArgs
 from components.validation import InvalidArgument
 from programs.common import ConfigError
+from stacks.mocks import ProviderMocks
+from stacks.offline import RecordingMonitor
 from tests.conftest import run_components, run_program
 
 CERT = "arn:aws:acm:us-east-1:123456789012:certificate/5d1f7c2e-8a44-4b3e-9f0a-2c6b1e9d7a10"
@@ -210,8 +212,12 @@ def test_container_sizes_come_from_config(network_outputs):
     ("auth_front", {"scopes": ["email"]}, "cloud-patterns:auth_front.scopes"),
 ])
 def test_bad_config_is_refused_naming_the_key(network_outputs, section, settings, message):
+    monitor = RecordingMonitor(ProviderMocks())
     with pytest.raises(ConfigError, match=message.replace(".", r"\.")):
-        plan_stack(network_outputs, with_settings(section, **settings))
+        run_program("auth-sidecar", with_settings(section, **settings), upstream={"network": "test-network"},
+                    upstream_outputs=network_outputs, short_name="auth-sidecar", monitor=monitor)
+    # Refused before any cloud resource: only the read of the network stack has happened.
+    assert {r.type for r in monitor.recorded} <= {"pulumi:pulumi:StackReference"}
 
 
 def test_google_needs_both_client_id_and_secret(network_outputs):
