@@ -18,7 +18,7 @@ from rich.tree import Tree
 from policies.evaluate import policy_gate
 from stacks import driver, graph as stack_graph
 from stacks.changes import StackChanges
-from stacks.cost import CostError, estimate, estimate_markdown, report_section
+from stacks.cost import CostError, estimate, estimate_markdown, plans_from_document, report_section
 from stacks.diff import OFFLINE_NOTE, diff_against, diff_documents
 from stacks.markdown import Report, render as render_markdown
 from stacks.offline import SECRET, StackPlan, plan_document, plan_environment
@@ -314,26 +314,28 @@ def offline_plans(env: Environment, names: list[str]) -> list[StackPlan]:
 def offline_diff(env: Environment, names: list[str], ref: str, as_json: bool, markdown: Path | None) -> None:
     try:
         everything = names == list(env.stacks)  # then stacks the change removes are shown too
-        commit, changes = diff_against(env.name, ref, selected=None if everything else names)
+        offline = diff_against(env.name, ref, selected=None if everything else names)
     except ProjectError as error:
         fail(str(error))
     if markdown:
-        report = Report(f"Offline plan diff: {env.name}, {ref} ({commit}) → this change", changes,
+        report = Report(f"Offline plan diff: {env.name}, {ref} ({offline.commit}) → this change", offline.changes,
                         intro=OFFLINE_NOTE)
-        extend_offline_report(report, env, names, base_ref=ref)
+        extend_offline_report(report, env, names, plans=plans_from_document(offline.head_document, names, env),
+                              base_plans=plans_from_document(offline.base_document, names))
         write_report(report, markdown)
     if as_json:
-        document = {"environment": env.name, "base": ref, "commit": commit, "stacks": [c.to_json() for c in changes]}
+        document = {"environment": env.name, "base": ref, "commit": offline.commit,
+                    "stacks": [c.to_json() for c in offline.changes]}
         sys.stdout.write(json.dumps(document, indent=2) + "\n")
     else:
-        for stack_changes in changes:
+        for stack_changes in offline.changes:
             out.print(render_changes(stack_changes))
 
 
-def extend_offline_report(report: Report, env: Environment, names: list[str], base_ref: str | None = None,
-                          plans: list[StackPlan] | None = None) -> None:
+def extend_offline_report(report: Report, env: Environment, names: list[str], plans: list[StackPlan],
+                          base_plans: list[StackPlan] | None = None) -> None:
     """Further sections of the offline plan's Markdown summary (``report.add_section(title, markdown)``)."""
-    report.add_section("Cost", report_section(env, names, base_ref, plans))
+    report.add_section("Cost", report_section(env, names, plans=plans, base_plans=base_plans))
 
 
 def write_report(report: Report, path: Path) -> None:

@@ -777,16 +777,21 @@ def _gcs_bucket(bucket: PlannedResource, ctx: _StackContext) -> list[Line]:
 # ---------------------------------------------------------------------------------------------------
 # Plans from plan documents (``plan --offline --json``), e.g. of another git ref.
 
-def plans_from_document(document: dict, selected: Iterable[str] | None = None) -> list[StackPlan]:
+def plans_from_document(document: dict, selected: Iterable[str] | None = None,
+                        specs: Environment | None = None) -> list[StackPlan]:
+    """``specs``: the environment the document was planned from, when it is this checkout's (its stacks' config,
+    e.g. their region, then stays with the plans)."""
     environment = document["environment"]
     wanted = set(selected) if selected is not None else None
     plans = []
     for stack in document["stacks"]:
         if wanted is not None and stack["name"] not in wanted:
             continue
-        spec = StackSpec(name=stack["name"], environment=environment,
-                         short_name=stack["name"].removeprefix(f"{environment}-"), program=stack["program"],
-                         upstream={name: name for name in stack.get("depends_on", [])}, config={}, path=Path("."))
+        spec = specs.stacks.get(stack["name"]) if specs is not None else None
+        spec = spec or StackSpec(
+            name=stack["name"], environment=environment, short_name=stack["name"].removeprefix(f"{environment}-"),
+            program=stack["program"], upstream={name: name for name in stack.get("depends_on", [])}, config={},
+            path=Path("."))
         # Documents written before resources carried "custom": the project's own types are its components.
         resources = [PlannedResource(r["urn"], r["type"], r["name"], r.get("parent"), r["inputs"],
                                      r.get("custom", not r["type"].startswith(f"{PROJECT}:")))
@@ -806,13 +811,15 @@ def plans_at(ref: str, environment: str, selected: Iterable[str] | None = None,
 
 
 def report_section(env: Environment, names: list[str], base_ref: str | None = None,
-                   plans: list[StackPlan] | None = None, usage: Usage | None = None) -> str:
+                   plans: list[StackPlan] | None = None, usage: Usage | None = None,
+                   base_plans: list[StackPlan] | None = None) -> str:
     """The cost section of a Markdown report (preview, offline plan, offline diff against ``base_ref``).
 
     A report is still worth having when the estimate is not: the reason then stands in its place."""
     try:
         plans = plans if plans is not None else plan_environment(env, names)
-        base_plans = plans_at(base_ref, env.name, names) if base_ref else None
+        if base_plans is None and base_ref:
+            base_plans = plans_at(base_ref, env.name, names)
         return cost_markdown(plans, base_plans, usage, level=5)
     except Exception as error:  # a report is never lost to its cost section
         return f"Cost not estimated: {type(error).__name__}: {error}"

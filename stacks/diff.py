@@ -9,6 +9,8 @@ tell an in-place update from a replacement (that needs the provider): the cloud 
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import io
 import json
 import os
@@ -101,9 +103,19 @@ def diff_documents(base: dict, head: dict, selected: list[str] | None = None) ->
     return result
 
 
+@dataclass(frozen=True)
+class OfflineDiff:
+    commit: str
+    """The base ref's commit."""
+    changes: list[StackChanges]
+    base_document: dict
+    head_document: dict
+    """The two plan documents compared, for further sections of a report (e.g. cost) without planning again."""
+
+
 def diff_against(environment: str, ref: str, project_dir: Path | None = None,
-                 selected: list[str] | None = None) -> tuple[str, list[StackChanges]]:
-    """Offline plans of ``ref`` and of the working tree, compared. Returns the base commit and the changes."""
+                 selected: list[str] | None = None) -> OfflineDiff:
+    """Offline plans of ``ref`` and of the working tree, compared."""
     project_dir = Path(project_dir or PROJECT_DIR)
     with tempfile.TemporaryDirectory(prefix="stacks-base-") as temporary:
         base_dir = Path(temporary)
@@ -112,4 +124,4 @@ def diff_against(environment: str, ref: str, project_dir: Path | None = None,
             base = pool.submit(plan_document, base_dir, environment, f"{ref} ({commit})")
             head = pool.submit(plan_document, project_dir, environment, "the working tree")
             base_document, head_document = base.result(), head.result()
-    return commit, diff_documents(base_document, head_document, selected)
+    return OfflineDiff(commit, diff_documents(base_document, head_document, selected), base_document, head_document)
