@@ -72,7 +72,11 @@ def python_dependencies(requirements_file: str | Path, python_version: str, arch
                         "--python-version", python_version, "--only-binary=:all:", "-r", str(requirements)],
                        check=True, stdout=subprocess.DEVNULL)
         target.parent.mkdir(parents=True, exist_ok=True)
-        staging.rename(target)  # atomic: a failed build never leaves a half-filled layer behind
+        try:
+            staging.rename(target)  # atomic: a failed build never leaves a half-filled layer behind
+        except OSError:
+            if not target.is_dir():  # not a concurrent build (parallel stacks or tests) that finished first
+                raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return target

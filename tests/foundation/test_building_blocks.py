@@ -1,6 +1,7 @@
 """The shared building blocks every pattern is made of, under the mock engine."""
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import tempfile
@@ -183,3 +184,29 @@ def test_container_image_is_tagged_with_its_sources_hash_in_an_immutable_scanned
         assert scratch.source_tag == before
     finally:
         shutil.rmtree(context)
+
+
+def test_a_dependency_layer_finished_first_by_a_concurrent_build_is_used_not_an_error(monkeypatch, tmp_path):
+    """Parallel stacks (or test workers) may build the same layer at once: the second one to finish uses the first's."""
+    from components import packaging
+
+    monkeypatch.setattr(packaging, "BUILD_DIR", packaging.PROJECT_DIR / ".build" / f"test-race-{tmp_path.name}")
+    requirements = "runtime/label_proxy/requirements.txt"
+
+    def pip_install_while_another_build_finishes(command, **kwargs):
+        target_dir = Path(command[command.index("--target") + 1])
+        (target_dir / "ours.py").parent.mkdir(parents=True)
+        (target_dir / "ours.py").write_text("")
+        # The other build lands its result under the same key while ours is still staging.
+        key = hashlib.sha256(packaging.project_path(requirements).read_bytes() + b"3.12/arm64").hexdigest()[:16]
+        other = packaging.BUILD_DIR / "lambda-layers" / key
+        (other / "python").mkdir(parents=True)
+        (other / "python" / "theirs.py").write_text("")
+
+    monkeypatch.setattr(packaging.subprocess, "run", pip_install_while_another_build_finishes)
+    try:
+        layer = packaging.python_dependencies(requirements, "3.12", "arm64")
+        assert (layer / "python" / "theirs.py").exists()
+        assert [p.name for p in packaging.BUILD_DIR.iterdir()] == ["lambda-layers"]  # no staging left behind
+    finally:
+        shutil.rmtree(packaging.BUILD_DIR, ignore_errors=True)
