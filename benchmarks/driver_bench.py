@@ -21,9 +21,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from stacks.offline import plan_environment  # noqa: E402
+from planning.offline import plan_environment  # noqa: E402
 from stacks.orchestrator import Operation, Orchestrator, critical_path  # noqa: E402
-from stacks.project import PROJECT_DIR, load_environment  # noqa: E402
+from planning.project import PROJECT_DIR, load_environment  # noqa: E402
 from stacks.simulated import SimulatedEngine  # noqa: E402
 
 # short name -> (upstream stacks, seconds)

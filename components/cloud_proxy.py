@@ -16,11 +16,10 @@ import pulumi_aws as aws
 from components import iam, validation
 from components.lambda_function import LambdaFunction, LambdaFunctionArgs
 from components.logs import log_group
+from service_limits import API_GATEWAY_MAX_SECONDS
 
 ROUTE = "GET /detect"
 AUTHORIZATION = ("AWS_IAM", "NONE")
-# API Gateway stops waiting for any integration after 30 s.
-API_GATEWAY_MAX_SECONDS = 30
 # The query string is left out on purpose: imageUri may be a presigned URL, whose signature is a credential.
 ACCESS_LOG_FORMAT = json.dumps({
     "requestId": "$context.requestId", "ip": "$context.identity.sourceIp", "caller": "$context.identity.caller",

@@ -21,16 +21,21 @@ import pulumi_aws as aws
 
 from components import iam, validation
 from components.container_image import ContainerImage, ContainerImageArgs
-from components.fargate_task import ContainerSpec, FargateTask, FargateTaskArgs, ecs_cluster
+from components.fargate_task import (
+    ContainerSpec,
+    FargateTask,
+    FargateTaskArgs,
+    ecs_cluster,
+)
 from components.lambda_function import LambdaFunction, LambdaFunctionArgs
 from components.storage import private_bucket
 from runtime.thumbnail.worker import ThumbnailError, parse_position
+from service_limits import SQS_MAX_RETENTION_DAYS
 
 CONTAINER_NAME = "thumbnail"
 CONTAINER_USER = "10001"  # the non-root user of runtime/thumbnail/Dockerfile
 PREFIX = re.compile(r"^[A-Za-z0-9!_.*'()-]+(/[A-Za-z0-9!_.*'()-]+)*/$")
 SUFFIX = re.compile(r"^\.[a-z0-9]{1,10}$")
-SQS_MAX_RETENTION_DAYS = 14
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from service_limits import FARGATE_SIZES, LOG_RETENTION_DAYS
+
 
 class InvalidArgument(ValueError):
     """An argument (config key) has a value the component cannot deploy."""
@@ -51,25 +53,8 @@ def port(key: str, value: Any) -> None:
         raise InvalidArgument(key, value, "a TCP port from 1 to 65535")
 
 
-# CloudWatch Logs accepts only these retention periods (days).
-LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192,
-                      2557, 2922, 3288, 3653)
-
-
 def log_retention(key: str, value: Any) -> None:
     one_of(key, value, LOG_RETENTION_DAYS)
-
-
-# Fargate's task sizes: cpu units -> allowed memory (MiB).
-FARGATE_SIZES: dict[int, tuple[int, ...]] = {
-    256: (512, 1024, 2048),
-    512: tuple(range(1024, 4096 + 1, 1024)),
-    1024: tuple(range(2048, 8192 + 1, 1024)),
-    2048: tuple(range(4096, 16384 + 1, 1024)),
-    4096: tuple(range(8192, 30720 + 1, 1024)),
-    8192: tuple(range(16384, 61440 + 1, 4096)),
-    16384: tuple(range(32768, 122880 + 1, 8192)),
-}
 
 
 def fargate_size(cpu_key: str, cpu: Any, memory_key: str, memory: Any) -> None:

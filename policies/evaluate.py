@@ -15,8 +15,8 @@ from rich.console import Console
 from rich.tree import Tree
 
 from policies import rules
-from stacks.mocks import ProviderMocks
-from stacks.offline import StackPlan
+from planning.mocks import ProviderMocks
+from planning.offline import StackPlan
 
 
 @dataclass(frozen=True)

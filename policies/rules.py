@@ -24,7 +24,7 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
-from components.validation import FARGATE_SIZES, LOG_RETENTION_DAYS
+from service_limits import FARGATE_SIZES, LOG_RETENTION_DAYS
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 MANDATORY = "mandatory"

@@ -21,10 +21,10 @@ from stacks.changes import StackChanges
 from stacks.cost import CostError, estimate, estimate_markdown, plans_from_document, report_section
 from stacks.diff import OFFLINE_NOTE, diff_against, diff_documents
 from stacks.markdown import Report, render as render_markdown
-from stacks.offline import SECRET, StackPlan, plan_document, plan_environment
+from planning.offline import SECRET, StackPlan, plan_document, plan_environment
 from stacks.orchestrator import Engine, Operation, RunSummary, check_destroy, select
 from stacks.progress import SYMBOLS, JsonLines, LiveView, render_summary
-from stacks.project import Environment, ProjectError, load_environment
+from planning.project import Environment, ProjectError, load_environment
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 err = Console(stderr=True)

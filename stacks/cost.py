@@ -28,8 +28,8 @@ from typing import Any, Union
 import yaml
 
 from stacks import diff
-from stacks.offline import PlannedResource, StackPlan, plan_environment
-from stacks.project import PROJECT, PROJECT_DIR, Environment, StackSpec, load_environment
+from planning.offline import PlannedResource, StackPlan, plan_environment
+from planning.project import PROJECT, PROJECT_DIR, Environment, StackSpec, load_environment
 
 PRICES_FILE = Path(__file__).with_name("prices.yaml")
 GB_PER_MIB = 1 / 1024

@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from stacks.changes import ResourceChange, StackChanges
-from stacks.project import PROJECT_DIR, ProjectError
+from planning.project import PROJECT_DIR, ProjectError
 
 OFFLINE_NOTE = ("Planned offline with mock providers from the stacks' real programs: no cloud access. An offline "
                 "plan cannot tell an in-place update from a replacement; the cloud preview can.")

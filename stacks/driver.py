@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from stacks.orchestrator import Emit, Engine, Operation, Orchestrator, RunSummary, select
-from stacks.project import Environment, load_environment
+from planning.project import Environment, load_environment
 
 T = TypeVar("T")
 SIMULATE_VARIABLE = "STACKS_SIMULATE"

@@ -32,7 +32,7 @@ from pulumi.automation.events import EngineEvent
 from stacks.changes import ChangeCollector, action_of, is_bookkeeping, name_of
 from stacks.orchestrator import (Diagnostic, Emit, Operation, PolicyViolation, ResourceEvent, StackCancelled,
                                  StackFailed, StackOutput, StackRequest, StackResult)
-from stacks.project import PROJECT_DIR, ProjectError
+from planning.project import PROJECT_DIR, ProjectError
 
 INSTALL_HINT = ("Pulumi CLI not found: install with `curl -fsSL https://get.pulumi.com | sh` (then add "
                 "~/.pulumi/bin to PATH), or see https://www.pulumi.com/docs/install/. `plan --offline` and "

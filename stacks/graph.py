@@ -1,7 +1,7 @@
 """The dependency graph of an environment as text, Mermaid or JSON (``python -m stacks graph``). No CLI needed."""
 from __future__ import annotations
 
-from stacks.project import Environment
+from planning.project import Environment
 
 
 def levels(environment: Environment, names: list[str]) -> list[list[str]]:

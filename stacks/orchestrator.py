@@ -28,7 +28,7 @@ from enum import Enum
 from typing import Any, Protocol
 
 from stacks.changes import ACTIONS, ResourceChange, StackChanges
-from stacks.project import Environment, ProjectError, StackSpec
+from planning.project import Environment, ProjectError, StackSpec
 
 
 class Operation(str, Enum):

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from stacks.offline import RecordingMonitor, StackPlan, evaluate_stack
-from stacks.project import PROJECT, StackSpec
+from planning.offline import RecordingMonitor, StackPlan, evaluate_stack
+from planning.project import PROJECT, StackSpec
 
 
 def make_spec(program: str, config: dict[str, Any] | None = None, *, environment: str = "test",

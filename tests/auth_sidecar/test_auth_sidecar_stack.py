@@ -11,8 +11,8 @@ from components.fargate_task import ContainerSpec
 from components.sidecar_assembly import SidecarAssembly, SidecarAssemblyArgs
 from components.validation import InvalidArgument
 from programs.common import ConfigError
-from stacks.mocks import ProviderMocks
-from stacks.offline import RecordingMonitor
+from planning.mocks import ProviderMocks
+from planning.offline import RecordingMonitor
 from tests.conftest import run_components, run_program
 
 CERT = "arn:aws:acm:us-east-1:123456789012:certificate/5d1f7c2e-8a44-4b3e-9f0a-2c6b1e9d7a10"

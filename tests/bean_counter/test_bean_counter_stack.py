@@ -11,7 +11,7 @@ import pytest
 from components.scaling_container import ScalingContainerArgs
 from components.validation import InvalidArgument
 from programs.common import ConfigError
-from stacks.offline import RecordingMonitor
+from planning.offline import RecordingMonitor
 from tests.conftest import run_program
 
 CERT = "arn:aws:acm:us-east-1:123456789012:certificate/3c9e1f47-2b6d-4a85-9e07-5f1d8c2a6b34"
@@ -104,7 +104,7 @@ def test_requests_per_target_policy_tracks_this_load_balancer_and_target_group(p
 
 
 def _arn_suffix(target_group) -> str:
-    from stacks.mocks import digest
+    from planning.mocks import digest
 
     group = target_group.inputs.get("name") or f"{target_group.name[:24]}-{digest('tg', target_group.name, length=7)}"
     return f"targetgroup/{group}/{digest('tg', target_group.name, length=16)}"

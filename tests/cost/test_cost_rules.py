@@ -8,7 +8,7 @@ import json
 import pytest
 
 from stacks.cost import Usage, UsageRate, estimate_stack, load_prices
-from stacks.offline import PlannedResource, StackPlan
+from planning.offline import PlannedResource, StackPlan
 from tests.conftest import make_spec
 
 PRICES = load_prices()

@@ -13,8 +13,8 @@ from components.lambda_function import LambdaFunction, LambdaFunctionArgs
 from stacks.cli import app
 from stacks.cost import (CostError, cost_markdown, estimate_environment, load_usage, plans_from_document,
                          report_section)
-from stacks.offline import PlannedResource, StackPlan, plan_document, plan_environment
-from stacks.project import PROJECT_DIR, load_environment
+from planning.offline import PlannedResource, StackPlan, plan_document, plan_environment
+from planning.project import PROJECT_DIR, load_environment
 from tests.conftest import make_spec, run_components, run_program
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from stacks.project import Environment, load_environment
+from planning.project import Environment, load_environment
 
 # qa-api reads the network and the data stack; qa-web reads the api; qa-worker the network;
 # qa-batch stands alone.

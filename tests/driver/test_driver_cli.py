@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from stacks import cli
 from stacks.engine import INSTALL_HINT
-from stacks.project import PROJECT_DIR, load_environment
+from planning.project import PROJECT_DIR, load_environment
 from tests.driver.driver_support import make_environment
 
 runner = CliRunner()
@@ -76,7 +76,7 @@ def qa(tmp_path, monkeypatch):
     project = tmp_path / "project"
     project.mkdir()
     env = make_environment(project)
-    monkeypatch.setattr("stacks.project.PROJECT_DIR", project)
+    monkeypatch.setattr("planning.project.PROJECT_DIR", project)
     simulation = tmp_path / "simulation.json"
     simulation.write_text(json.dumps({"default_duration": 0.01, "failures": {"qa-data": "quota exceeded"},
                                       "state_file": "state.json"}))

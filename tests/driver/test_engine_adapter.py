@@ -20,7 +20,7 @@ from stacks.engine import (INSTALL_HINT, CliNotFound, EngineSettings, EventTrans
                            RunningProcesses, SecretsNotConfigured, describe_failure, find_cli, run_process)
 from stacks.orchestrator import (Diagnostic, Operation, PolicyViolation, ResourceEvent, StackCancelled, StackFailed,
                                  StackRequest)
-from stacks.project import PROJECT_DIR, load_environment
+from planning.project import PROJECT_DIR, load_environment
 
 PROVIDER = "urn:pulumi:dev-network::cloud-patterns::pulumi:providers:aws::default_7_51_1::04da6b54"
 

@@ -17,7 +17,7 @@ import yaml
 from stacks import driver
 from stacks.engine import CliNotFound, EngineSettings, PulumiEngine, find_cli
 from stacks.orchestrator import DestroyRefused, Operation, Orchestrator, Status
-from stacks.project import Environment, StackSpec
+from planning.project import Environment, StackSpec
 
 
 def _cli_missing() -> bool:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from stacks.project import PROJECT_DIR
+from planning.project import PROJECT_DIR
 from tests.driver.driver_support import write_stack
 
 # A program of the test repository only: one log group per entry of its config.

@@ -9,7 +9,7 @@ import pytest
 from stacks import driver
 from stacks.orchestrator import (DestroyRefused, Operation, Orchestrator, ResourceEvent, StackFinished,
                                  StackStarted, Status, critical_path, select)
-from stacks.project import ProjectError
+from planning.project import ProjectError
 from stacks.simulated import SimulatedEngine
 from tests.driver.driver_support import make_environment
 

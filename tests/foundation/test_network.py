@@ -7,8 +7,8 @@ import json
 import pytest
 
 from programs.common import ConfigError
-from stacks.offline import RecordingMonitor
-from stacks.mocks import ProviderMocks
+from planning.offline import RecordingMonitor
+from planning.mocks import ProviderMocks
 from tests.conftest import run_program
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from stacks.project import PROJECT_DIR, ProjectError, load_environment
+from planning.project import PROJECT_DIR, ProjectError, load_environment
 
 
 def write_stack(directory: Path, name: str, program: str = "network", upstream: dict | None = None,
@@ -82,7 +82,7 @@ def test_offline_plan_reports_a_bad_config_as_a_clear_error(tmp_path):
     bad = tmp_path / "Pulumi.dev-network.yaml"
     bad.write_text((PROJECT_DIR / "Pulumi.dev-network.yaml").read_text().replace("nat_strategy: none",
                                                                                  "nat_strategy: double"))
-    script = ("import sys, stacks.project as p, pathlib; p.PROJECT_DIR = pathlib.Path(sys.argv[1]); "
+    script = ("import sys, planning.project as p, pathlib; p.PROJECT_DIR = pathlib.Path(sys.argv[1]); "
               "from stacks.cli import main; sys.argv = ['stacks', 'plan', 'dev', '--offline']; main()")
     result = subprocess.run([sys.executable, "-c", script, str(tmp_path)], cwd=PROJECT_DIR, capture_output=True,
                             text=True, timeout=120)

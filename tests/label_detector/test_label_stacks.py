@@ -11,7 +11,7 @@ import pytest
 from components import packaging
 from components.gcp_function import REQUIRED_APIS
 from programs.common import ConfigError
-from stacks.mocks import SecretValue
+from planning.mocks import SecretValue
 from tests.conftest import run_program
 
 GCP = {"gcp:project": "labels-test", "gcp:region": "europe-west1"}

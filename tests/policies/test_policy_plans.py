@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 import programs.network
 from policies.evaluate import check_plan, check_plans
 from stacks.cli import app
-from stacks.offline import StackPlan, plan_environment
-from stacks.project import load_environment
+from planning.offline import StackPlan, plan_environment
+from planning.project import load_environment
 
 
 @pytest.fixture(scope="module", params=["dev", "prod"])

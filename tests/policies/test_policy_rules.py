@@ -8,7 +8,7 @@ import pytest
 
 from policies import rules
 from policies.rules import UNKNOWN, Resource, Stack
-from stacks.mocks import render_policy_document
+from planning.mocks.aws_identity import render_policy_document
 
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 VPC_INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"

@@ -7,8 +7,8 @@ import pytest
 
 from programs.common import ConfigError
 from runtime.task_invoker.handler import Settings
-from stacks.offline import plan_environment
-from stacks.project import load_environment
+from planning.offline import plan_environment
+from planning.project import load_environment
 from tests.conftest import run_program
 
 ACCOUNT = "123456789012"

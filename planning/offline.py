@@ -20,8 +20,8 @@ from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 import programs
-from stacks.mocks import ProviderMocks, SecretValue
-from stacks.project import PROJECT, Environment, StackSpec
+from planning.mocks import ProviderMocks, SecretValue
+from planning.project import PROJECT, Environment, StackSpec
 
 SECRET = "[secret]"
 

@@ -1,0 +1,32 @@
+"""What the cloud services themselves allow: facts, not choices.
+
+Both the components (which refuse a setting the service would refuse, before anything is registered) and the
+guardrails in ``policies`` (which judge a plan) rely on these numbers. Keeping them here, in a module that
+imports nothing of the project, means the guardrails never import the code they judge. Standard library only.
+"""
+from __future__ import annotations
+
+# CloudWatch Logs accepts only these retention periods (days).
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192,
+                      2557, 2922, 3288, 3653)
+
+# Fargate's task sizes: cpu units -> allowed memory (MiB).
+FARGATE_SIZES: dict[int, tuple[int, ...]] = {
+    256: (512, 1024, 2048),
+    512: tuple(range(1024, 4096 + 1, 1024)),
+    1024: tuple(range(2048, 8192 + 1, 1024)),
+    2048: tuple(range(4096, 16384 + 1, 1024)),
+    4096: tuple(range(8192, 30720 + 1, 1024)),
+    8192: tuple(range(16384, 61440 + 1, 4096)),
+    16384: tuple(range(32768, 122880 + 1, 8192)),
+}
+
+# SQS keeps a message at most this long.
+SQS_MAX_RETENTION_DAYS = 14
+
+# API Gateway stops waiting for any integration after this long.
+API_GATEWAY_MAX_SECONDS = 30
+
+# Lambda: memory and timeout bounds.
+LAMBDA_MEMORY_MB = (128, 10240)
+LAMBDA_MAX_TIMEOUT_SECONDS = 900

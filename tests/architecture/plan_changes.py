@@ -1,0 +1,82 @@
+"""How the offline plans of dev and prod differ from the plans of main before the architecture change.
+
+``tests/fixtures/plan_before/<env>.json`` was generated from main at 7c35d2b (resources keyed by URN, with their
+type, parent, inputs and the stack outputs). A change that restructures code must leave a deployed stack
+untouched: the same URNs with the same inputs, the same outputs. What a later change alters on purpose is listed
+in ``INTENDED``, each with its reason; anything else that differs fails the test.
+"""
+from __future__ import annotations
+
+import fnmatch
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "plan_before"
+
+
+@dataclass(frozen=True)
+class Intended:
+    """A difference made on purpose: ``path`` is ``added``, ``removed``, ``outputs.<name>`` or ``inputs.<key>``
+    (glob patterns; ``urn`` and ``stack`` too)."""
+
+    stack: str
+    urn: str
+    path: str
+    reason: str
+
+    def covers(self, stack: str, urn: str, path: str) -> bool:
+        return (fnmatch.fnmatchcase(stack, self.stack) and fnmatch.fnmatchcase(urn, self.urn)
+                and fnmatch.fnmatchcase(path, self.path))
+
+
+# Every difference from the before-plan that a change makes on purpose, with its reason.
+INTENDED: tuple[Intended, ...] = ()
+
+
+def canonical(document: dict) -> dict[str, dict]:
+    """A plan document (``plan --offline --json``) keyed by stack name and URN, as the fixtures store it."""
+    return {s["name"]: {"resources": {r["urn"]: {k: r[k] for k in ("type", "name", "parent", "inputs", "custom")}
+                                      for r in s["resources"]},
+                        "outputs": s["outputs"]} for s in document["stacks"]}
+
+
+def before(environment: str) -> dict[str, dict]:
+    return json.loads((FIXTURES / f"{environment}.json").read_text())["stacks"]
+
+
+def differences(old: dict[str, dict], new: dict[str, dict]) -> list[tuple[str, str, str]]:
+    """(stack, urn or '', path) for everything that differs in the stacks the before-plan has."""
+    found = []
+    for stack, old_stack in old.items():
+        new_stack = new.get(stack)
+        if new_stack is None:
+            found.append((stack, "", "removed"))
+            continue
+        old_resources, new_resources = old_stack["resources"], new_stack["resources"]
+        for urn in sorted(old_resources.keys() - new_resources.keys()):
+            found.append((stack, urn, "removed"))
+        for urn in sorted(new_resources.keys() - old_resources.keys()):
+            found.append((stack, urn, "added"))
+        for urn in sorted(old_resources.keys() & new_resources.keys()):
+            a, b = old_resources[urn], new_resources[urn]
+            for key in ("type", "parent", "custom"):
+                if a[key] != b[key]:
+                    found.append((stack, urn, key))
+            found += [(stack, urn, f"inputs.{path}") for path in _changed(a["inputs"], b["inputs"])]
+        found += [(stack, "", f"outputs.{path}") for path in _changed(old_stack["outputs"], new_stack["outputs"],
+                                                                      depth=1)]
+    return found
+
+
+def _changed(a: Any, b: Any, prefix: str = "", depth: int = 1) -> list[str]:
+    """Top-level keys (``depth`` levels) whose values differ."""
+    if isinstance(a, dict) and isinstance(b, dict) and depth > 0:
+        return [p for key in sorted(a.keys() | b.keys())
+                for p in _changed(a.get(key), b.get(key), f"{prefix}{key}", depth - 1)]
+    return [] if a == b else [prefix]
+
+
+def unintended(old: dict[str, dict], new: dict[str, dict]) -> list[tuple[str, str, str]]:
+    return [d for d in differences(old, new) if not any(i.covers(*d) for i in INTENDED)]
