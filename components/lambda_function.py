@@ -9,15 +9,29 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
 import pulumi
 import pulumi_aws as aws
 
-from components import iam, packaging, validation
+from components import alarms, iam, packaging
+from components.args import (
+    Args,
+    Custom,
+    InvalidArgument,
+    Maybe,
+    OneOf,
+    Retention,
+    Text,
+    Whole,
+    required,
+    setting,
+    wiring,
+)
 from components.logs import log_group
+from service_limits import LAMBDA_MAX_TIMEOUT_SECONDS, LAMBDA_MEMORY_MB
 
 RUNTIMES = ("python3.12", "python3.13")
 ARCHITECTURES = ("arm64", "x86_64")
@@ -27,47 +41,43 @@ SECRET_LOOKING = re.compile(r"(PASSWORD|SECRET(?!_ARN$)|TOKEN|PRIVATE_KEY|API_KE
                             re.IGNORECASE)
 
 
+
 @dataclass(frozen=True)
-class LambdaFunctionArgs:
-    source_dir: str
-    """Directory (relative to the project) whose files form the package root."""
-    description: str = ""
-    handler: str = "handler.handler"
-    runtime: str = "python3.12"
-    architecture: str = "arm64"
-    """arm64 (Graviton) costs 20% less per GB-second than x86_64."""
-    memory_mb: int = 128
-    timeout_seconds: int = 30
-    environment: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
-    policy_statements: Sequence[iam.Statement] = ()
-    """What the function may do besides writing its own logs."""
-    log_retention_days: int = 30
-    requirements_file: Optional[str] = None
-    """Third-party packages, installed into a layer for the function's platform."""
-    reserved_concurrency: Optional[int] = None
+class LambdaFunctionArgs(Args):
+    source_dir: str = required(Custom(lambda d: isinstance(d, str) and packaging.project_path(d).is_dir(),
+                                      "an existing directory of this project"),
+                               "Directory (relative to the project) whose files form the package root.")
+    description: str = setting("", Custom(lambda d: isinstance(d, str) and len(d) <= 256, "a text of at most 256 "
+                                          "characters"), "The function's description.")
+    handler: str = setting("handler.handler", Text(r"[A-Za-z_][\w.]*\.[A-Za-z_]\w*", "module.function"),
+                           "The entry point, module.function relative to source_dir.")
+    runtime: str = setting("python3.12", OneOf(*RUNTIMES), "The Python runtime.")
+    architecture: str = setting("arm64", OneOf(*ARCHITECTURES),
+                                "arm64 (Graviton) costs 20% less per GB-second than x86_64.")
+    memory_mb: int = setting(128, Whole(*LAMBDA_MEMORY_MB), "Memory (MiB); CPU grows with it.")
+    timeout_seconds: int = setting(30, Whole(1, LAMBDA_MAX_TIMEOUT_SECONDS), "How long an invocation may run.")
+    environment: Mapping[str, pulumi.Input[str]] = wiring(
+        "Variables of the function (names of letters, digits and _, not starting with AWS_; never secrets: pass a "
+        "Secrets Manager ARN as NAME_SECRET_ARN).", default={})
+    policy_statements: Sequence[iam.Statement] = wiring("What the function may do besides writing its own logs.",
+                                                        default=())
+    log_retention_days: int = setting(30, Retention(), "Retention of the function's log group.")
+    requirements_file: Optional[str] = setting(None, Maybe(Custom(
+        lambda f: isinstance(f, str) and packaging.project_path(f).is_file(), "an existing file")),
+        "Third-party packages, installed into a layer for the function's platform.")
+    reserved_concurrency: Optional[int] = setting(None, Maybe(Whole(0, 1000)),
+                                                  "Caps concurrent invocations (a cost guard); null: the account's "
+                                                  "unreserved pool.")
+    alarm_topic_arn: Optional[pulumi.Input[str]] = wiring(
+        "The environment's alarm topic: errors and throttles alarm there; None: no alarms.", default=None)
 
-    def __post_init__(self) -> None:
-        self.validate()
-
-    def validate(self) -> None:
-        if not packaging.project_path(self.source_dir).is_dir():
-            raise validation.InvalidArgument("source_dir", self.source_dir, "an existing directory of this project")
-        validation.one_of("runtime", self.runtime, RUNTIMES)
-        validation.one_of("architecture", self.architecture, ARCHITECTURES)
-        validation.in_range("memory_mb", self.memory_mb, 128, 10240)
-        validation.in_range("timeout_seconds", self.timeout_seconds, 1, 900)
-        validation.log_retention("log_retention_days", self.log_retention_days)
+    def check(self) -> None:
         for name in self.environment:
-            if not ENV_NAME.match(name) or name.startswith("AWS_"):
-                raise validation.InvalidArgument("environment", name,
-                                                 "names of letters, digits and _, not starting with AWS_")
+            if not isinstance(name, str) or not ENV_NAME.match(name) or name.startswith("AWS_"):
+                raise InvalidArgument("environment", name, "names of letters, digits and _, not starting with AWS_")
             if SECRET_LOOKING.search(name):
-                raise validation.InvalidArgument("environment", name, "no secrets in plaintext variables: store "
-                                                 "the value in Secrets Manager and pass its ARN (NAME_SECRET_ARN)")
-        if self.requirements_file and not packaging.project_path(self.requirements_file).is_file():
-            raise validation.InvalidArgument("requirements_file", self.requirements_file, "an existing file")
-        if self.reserved_concurrency is not None:
-            validation.in_range("reserved_concurrency", self.reserved_concurrency, 0, 1000)
+                raise InvalidArgument("environment", name, "no secrets in plaintext variables: store the value in "
+                                      "Secrets Manager and pass its ARN (NAME_SECRET_ARN)")
 
 
 class LambdaFunction(pulumi.ComponentResource):
@@ -75,6 +85,8 @@ class LambdaFunction(pulumi.ComponentResource):
     role: aws.iam.Role
     log_group: aws.cloudwatch.LogGroup
     layer: Optional[aws.lambda_.LayerVersion]
+    alarms: list[aws.cloudwatch.MetricAlarm]
+    """Errors and throttles, on the environment's topic (none without ``alarm_topic_arn``)."""
 
     def __init__(self, name: str, args: LambdaFunctionArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("cloud-patterns:lambda:LambdaFunction", name, None, opts)
@@ -105,5 +117,7 @@ class LambdaFunction(pulumi.ComponentResource):
             logging_config=aws.lambda_.FunctionLoggingConfigArgs(log_format="JSON", log_group=self.log_group.name),
             reserved_concurrent_executions=args.reserved_concurrency,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.role, *self.role.permissions]))
+        self.alarms = [] if args.alarm_topic_arn is None else alarms.lambda_alarms(
+            name, self, args.alarm_topic_arn, self.function.name)
         self.register_outputs({"function_name": self.function.name, "function_arn": self.function.arn,
                                "role_arn": self.role.arn, "log_group_name": self.log_group.name})

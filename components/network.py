@@ -15,12 +15,26 @@ from __future__ import annotations
 
 import ipaddress
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
-from components import iam, validation
+from components import iam
+from components.args import (
+    Args,
+    Boolean,
+    Custom,
+    InvalidArgument,
+    ListOf,
+    MappingOf,
+    OneOf,
+    Port,
+    Retention,
+    Text,
+    Whole,
+    setting,
+)
 from components.logs import log_group
 
 TIERS = ("public", "private", "isolated")
@@ -31,57 +45,52 @@ EPHEMERAL_PORTS = (1024, 65535)
 ANYWHERE = "0.0.0.0/0"
 
 
+def _private_cidr(value: object) -> bool:
+    return isinstance(value, str) and ipaddress.IPv4Network(value).is_private
+
+
 @dataclass(frozen=True)
-class NetworkArgs:
+class NetworkArgs(Args):
     """Inputs of :class:`Network`. Field names are the keys of the ``network`` stack config."""
 
-    cidr: str = "10.0.0.0/16"
-    """IPv4 CIDR of the VPC."""
-    az_count: int = 2
-    """Availability zones to spread every tier over (2-6)."""
-    tiers: tuple[str, ...] = TIERS
-    """Subnet tiers to create: any of public, private, isolated (public is required)."""
-    nat_strategy: str = "none"
-    """none: no NAT (tasks run in public subnets with public IPs); single: one NAT gateway for the VPC;
-    one-per-az: one NAT gateway per AZ, so an AZ outage does not cut the others off."""
-    interface_endpoints: bool = False
-    """Interface endpoints for ECR (api, dkr), CloudWatch Logs and Secrets Manager in the private tier,
-    so private subnets work without NAT. The S3 gateway endpoint is always created (it is free)."""
-    app_port: int = 8080
-    """The port application tasks listen on; the only port the load balancer group may reach them on."""
-    data_port: int = 5432
-    """The port data stores listen on; reachable only from the application group."""
-    flow_log_retention_days: int = 30
-    """Retention of the VPC flow log group."""
-    tags: dict[str, str] = field(default_factory=dict)
+    cidr: str = setting("10.0.0.0/16", Custom(_private_cidr, "an IPv4 CIDR such as 10.0.0.0/16 in a private range "
+                                                            "(10/8, 172.16/12, 192.168/16)", ("10.0.0.1/33", "8.8.8.0/24", 10)),
+                        "IPv4 CIDR of the VPC.")
+    az_count: int = setting(2, Whole(2, 6), "Availability zones to spread every tier over.")
+    tiers: tuple[str, ...] = setting(TIERS, ListOf(OneOf(*TIERS), min_items=1),
+                                     "Subnet tiers to create; public is required.")
+    nat_strategy: str = setting("none", OneOf(*NAT_STRATEGIES),
+                                "none: no NAT (tasks run in public subnets with public IPs); single: one NAT gateway "
+                                "for the VPC; one-per-az: one NAT gateway per AZ, so an AZ outage does not cut the "
+                                "others off.")
+    interface_endpoints: bool = setting(False, Boolean(),
+                                        "Interface endpoints for ECR (api, dkr), CloudWatch Logs and Secrets Manager "
+                                        "in the private tier, so private subnets work without NAT. The S3 gateway "
+                                        "endpoint is always created (it is free).")
+    app_port: int = setting(8080, Port(), "The port application tasks listen on; the only port the load balancer "
+                                          "group may reach them on, and never open to the internet.")
+    data_port: int = setting(5432, Port(), "The port data stores listen on; reachable only from the application "
+                                           "group.")
+    flow_log_retention_days: int = setting(30, Retention(), "Retention of the VPC flow log group.")
+    tags: dict[str, str] = setting({}, MappingOf(Text()), "Tags on every resource of the network.")
 
-    def __post_init__(self) -> None:
+    def check(self) -> None:
         object.__setattr__(self, "tiers", tuple(self.tiers))
-        self.validate()
-
-    def validate(self) -> None:
-        try:
-            network = ipaddress.IPv4Network(self.cidr)
-        except (ValueError, TypeError):
-            raise validation.InvalidArgument("cidr", self.cidr, "an IPv4 CIDR such as 10.0.0.0/16") from None
-        validation.in_range("az_count", self.az_count, 2, 6)
-        validation.all_of("tiers", self.tiers, TIERS)
+        network = ipaddress.IPv4Network(self.cidr)
         if "public" not in self.tiers:
-            raise validation.InvalidArgument("tiers", list(self.tiers), "a list that includes public")
-        validation.one_of("nat_strategy", self.nat_strategy, NAT_STRATEGIES)
+            raise InvalidArgument("tiers", list(self.tiers), "a list that includes public")
         if self.nat_strategy != "none" and "private" not in self.tiers:
-            raise validation.InvalidArgument("nat_strategy", self.nat_strategy,
-                                             "none when the private tier is not enabled")
-        validation.port("app_port", self.app_port)
-        validation.port("data_port", self.data_port)
-        validation.log_retention("flow_log_retention_days", self.flow_log_retention_days)
-        if not network.is_private:
-            raise validation.InvalidArgument("cidr", self.cidr, "a private range (10/8, 172.16/12, 192.168/16)")
+            raise InvalidArgument("nat_strategy", self.nat_strategy, "none when the private tier is not enabled")
         if self.subnet_prefix(network) > SMALLEST_SUBNET_PREFIX:
             largest = SMALLEST_SUBNET_PREFIX - (self.subnet_prefix(network) - network.prefixlen)
-            raise validation.InvalidArgument(
+            raise InvalidArgument(
                 "cidr", self.cidr, f"a prefix of /{largest} or larger for {self.az_count} AZs "
                 f"(each of the 4 tier blocks holds one subnet per AZ, and a subnet is at least /28)")
+
+    @property
+    def task_subnet_tier(self) -> str:
+        """Where application tasks run: public subnets (with public IPs) without NAT, private ones with it."""
+        return "public" if self.nat_strategy == "none" else "private"
 
     def subnet_prefix(self, network: ipaddress.IPv4Network) -> int:
         az_bits = max(1, math.ceil(math.log2(self.az_count)))
@@ -117,7 +126,7 @@ class Network(pulumi.ComponentResource):
     def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None):
         zones = aws.get_availability_zones(state="available").names
         if len(zones) < args.az_count:
-            raise validation.InvalidArgument("az_count", args.az_count,
+            raise InvalidArgument("az_count", args.az_count,
                                              f"at most {len(zones)} in this region ({', '.join(zones)})")
         super().__init__("cloud-patterns:network:Network", name, None, opts)
         self.args = args

@@ -1,28 +1,18 @@
-"""Argument validation shared by every component.
+"""Checks of single values, for code that validates outside a declared ``Args`` field (see ``components.args``).
 
-Components validate their ``Args`` when constructed, before any resource is registered. An
-``InvalidArgument`` names the argument (which programs map 1:1 to a config key) and the values
-that would have been accepted, so a bad config is rejected with an error that says how to fix it.
+Each function is a rule of ``components.args`` applied at once; an ``InvalidArgument`` names the argument
+(which programs map 1:1 to a config key) and the values that would have been accepted.
 """
 from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any
 
-from service_limits import FARGATE_SIZES, LOG_RETENTION_DAYS
+from components.args import InvalidArgument, Number, OneOf, Port, Retention, Whole
+from service_limits import FARGATE_SIZES
 
-
-class InvalidArgument(ValueError):
-    """An argument (config key) has a value the component cannot deploy."""
-
-    def __init__(self, key: str, value: Any, allowed: str):
-        self.key = key
-        self.value = value
-        self.allowed = allowed
-        super().__init__(f"{key}: {value!r} is not allowed; allowed: {allowed}")
-
-    def with_prefix(self, prefix: str) -> "InvalidArgument":
-        return InvalidArgument(f"{prefix}{self.key}", self.value, self.allowed)
+__all__ = ["InvalidArgument", "one_of", "all_of", "in_range", "whole_number", "port", "log_retention",
+           "fargate_size"]
 
 
 def one_of(key: str, value: Any, allowed: Iterable[Any]) -> None:
@@ -39,26 +29,23 @@ def all_of(key: str, values: Iterable[Any], allowed: Iterable[Any]) -> None:
 
 
 def in_range(key: str, value: Any, low: float, high: float) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
-        raise InvalidArgument(key, value, f"a number from {low} to {high}")
+    Number(low, high).check(key, value)
 
 
 def whole_number(key: str, value: Any, low: int, high: int, what: str = "") -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise InvalidArgument(key, value, f"a whole number from {low} to {high}{' ' + what if what else ''}")
+    Whole(low, high, what).check(key, value)
 
 
 def port(key: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
-        raise InvalidArgument(key, value, "a TCP port from 1 to 65535")
+    Port().check(key, value)
 
 
 def log_retention(key: str, value: Any) -> None:
-    one_of(key, value, LOG_RETENTION_DAYS)
+    Retention().check(key, value)
 
 
 def fargate_size(cpu_key: str, cpu: Any, memory_key: str, memory: Any) -> None:
-    one_of(cpu_key, cpu, FARGATE_SIZES)
+    OneOf(*FARGATE_SIZES).check(cpu_key, cpu)
     allowed = FARGATE_SIZES[cpu]
     if memory not in allowed:
         raise InvalidArgument(

@@ -13,7 +13,15 @@ import pulumi
 
 from components import validation
 from components.scaling_container import ScalingContainer, ScalingContainerArgs
-from programs.common import ConfigError, environment, load_args, section, settings_of, task_placement, upstream
+from programs.common import (
+    ConfigError,
+    environment,
+    load_args,
+    section,
+    settings_of,
+    task_placement,
+    upstream,
+)
 
 SECTION = "bean_counter"
 

@@ -9,7 +9,13 @@ from typing import Any, TypeVar
 
 import pulumi
 
-from components.validation import InvalidArgument
+from components.args import (
+    InvalidArgument,
+    SettingDoc,
+    setting_names,
+    settings,
+    wiring_names,
+)
 
 PROJECT = "cloud-patterns"
 T = TypeVar("T")
@@ -44,6 +50,55 @@ def section(name: str) -> dict[str, Any]:
     return dict(raw)
 
 
+@dataclass(frozen=True)
+class Section:
+    """The config object ``cloud-patterns:<name>`` and the Args it builds.
+
+    Config may set every setting of ``args`` except those the program decides (``fixed``: what it passes to
+    ``load`` besides the wiring), plus the program's own settings (``own``: an Args type of its own, read with
+    ``own_settings()``). Unknown keys and invalid values are refused naming the full key and what is allowed,
+    before any resource is registered. The docs' settings tables are generated from the same declaration."""
+
+    name: str
+    args: type
+    fixed: tuple[str, ...] = ()
+    own: type | None = None
+
+    @property
+    def settable(self) -> list[str]:
+        names = [n for n in setting_names(self.args) if n not in self.fixed]
+        return names + (setting_names(self.own) if self.own else [])
+
+    def raw(self) -> dict[str, Any]:
+        values = section(self.name)
+        unknown = sorted(set(values) - set(self.settable))
+        if unknown:
+            raise ConfigError(f"{PROJECT}:{self.name}.{unknown[0]}: unknown setting; allowed: "
+                              f"{', '.join(sorted(self.settable))}")
+        return values
+
+    def load(self, **passed: Any) -> Any:
+        """The component's Args from config, with the program's wiring and fixed choices in ``passed``."""
+        not_passable = sorted(set(passed) - set(wiring_names(self.args)) - set(self.fixed))
+        if not_passable:  # a programming error, not a config one
+            raise TypeError(f"{self.args.__name__}: {', '.join(not_passable)} are neither wiring nor fixed")
+        own = setting_names(self.own) if self.own else []
+        values = {k: v for k, v in self.raw().items() if k not in own}
+        with settings_of(self.name):
+            return self.args(**{**values, **passed})
+
+    def own_settings(self) -> Any:
+        """The program's own settings from the same config object."""
+        assert self.own is not None, f"section {self.name} declares no own settings"
+        values = {k: v for k, v in self.raw().items() if k in setting_names(self.own)}
+        with settings_of(self.name):
+            return self.own(**values)
+
+    def docs(self) -> list[SettingDoc]:
+        rows = settings(self.args, exclude=self.fixed)
+        return rows + (settings(self.own) if self.own else [])
+
+
 def load_args(section_name: str, args_type: type[T], *, settings: dict[str, Any] | None = None,
               program_keys: tuple[str, ...] = (), fixed: tuple[str, ...] = (), **overrides: Any) -> T:
     """Builds a component's Args dataclass from the config object ``cloud-patterns:<section_name>``.
@@ -76,8 +131,8 @@ def upstream(alias: str) -> pulumi.StackReference:
 
 @dataclass(frozen=True)
 class TaskPlacement:
-    """Where a stack's tasks run, as the network stack decides: without NAT, public subnets with public IPs
-    (the app security group still admits only the load balancer); otherwise private subnets."""
+    """Where a stack's tasks run, as the network stack decided (its outputs ``task_subnet_ids`` and
+    ``task_assign_public_ip``), and the app security group that admits only the load balancers."""
 
     subnet_ids: pulumi.Output[list[str]]
     assign_public_ip: pulumi.Output[bool]
@@ -85,9 +140,6 @@ class TaskPlacement:
 
 
 def task_placement(network: pulumi.StackReference) -> TaskPlacement:
-    nat_strategy = network.require_output("nat_strategy")
-    subnet_ids = pulumi.Output.all(nat_strategy, network.require_output("public_subnet_ids"),
-                                   network.require_output("private_subnet_ids")).apply(
-        lambda values: values[1] if values[0] == "none" else values[2])
-    return TaskPlacement(subnet_ids=subnet_ids, assign_public_ip=nat_strategy.apply(lambda nat: nat == "none"),
+    return TaskPlacement(subnet_ids=network.require_output("task_subnet_ids"),
+                         assign_public_ip=network.require_output("task_assign_public_ip"),
                          security_group_id=network.require_output("app_security_group_id"))

@@ -16,7 +16,7 @@ from rich.text import Text
 from rich.tree import Tree
 
 from policies.evaluate import policy_gate
-from stacks import driver, graph as stack_graph
+from stacks import driver, graph as stack_graph, settings_docs
 from stacks.changes import StackChanges
 from stacks.cost import CostError, estimate, estimate_markdown, plans_from_document, report_section
 from stacks.diff import OFFLINE_NOTE, diff_against, diff_documents
@@ -300,6 +300,19 @@ def cost(environment: EnvironmentArg, stack: StackOption = None,
         sys.stdout.write(json.dumps(result.to_json(), indent=2) + "\n")
         return
     out.print(Markdown(estimate_markdown(result, collapsible=False)))
+
+
+@app.command()
+def docs(check: Annotated[bool, typer.Option("--check", help="Only report drifted tables; exit 1 if any.")] = False
+         ) -> None:
+    """Regenerate the settings tables of docs/<program>.md from the programs' Args declarations."""
+    problems = settings_docs.stale(write=not check)
+    remaining = settings_docs.stale() if not check else problems
+    for problem in remaining:
+        err.print(problem, highlight=False, markup=False)
+    if remaining:
+        raise typer.Exit(1)
+    out.print("settings tables are up to date" if check else "settings tables written", highlight=False)
 
 
 def offline_plans(env: Environment, names: list[str]) -> list[StackPlan]:

@@ -32,7 +32,11 @@ class Intended:
 
 
 # Every difference from the before-plan that a change makes on purpose, with its reason.
-INTENDED: tuple[Intended, ...] = ()
+INTENDED: tuple[Intended, ...] = (
+    Intended("*-network", "", "outputs.task_*", "architecture: the network exports where tasks run, so service "
+                                                "stacks stop re-deriving it from nat_strategy"),
+    Intended("*-network", "", "outputs.data_port", "architecture: the data port, for stacks with a database"),
+)
 
 
 def canonical(document: dict) -> dict[str, dict]:

@@ -18,8 +18,8 @@ SETTINGS = {"log_retention_days": 14, "position": "00:00:02.5", "video_suffixes"
 
 def plan_with(network_outputs, settings=None, nat_strategy=None):
     outputs = network_outputs
-    if nat_strategy:
-        outputs = {"test-network": {**network_outputs["test-network"], "nat_strategy": nat_strategy}}
+    if nat_strategy:  # the network decides where tasks run
+        outputs = {"test-network": run_program("network", {"network": {"nat_strategy": nat_strategy}}).outputs}
     return run_program("tom-thumb", {"tom_thumb": SETTINGS if settings is None else settings},
                        upstream={"network": "test-network"}, upstream_outputs=outputs, short_name="tom-thumb")
 
@@ -190,8 +190,9 @@ def test_tasks_accept_no_connections_and_may_only_call_out_over_https(plan, netw
 @pytest.mark.parametrize(("nat_strategy", "tier", "public_ip"),
                          [("none", "public", "ENABLED"), ("one-per-az", "private", "DISABLED")])
 def test_tasks_run_in_public_subnets_only_when_the_network_has_no_nat(network_outputs, nat_strategy, tier, public_ip):
+    network = run_program("network", {"network": {"nat_strategy": nat_strategy}}).outputs
     environment = invoker_environment(plan_with(network_outputs, nat_strategy=nat_strategy))
-    assert environment["SUBNETS"].split(",") == network_outputs["test-network"][f"{tier}_subnet_ids"]
+    assert environment["SUBNETS"].split(",") == network[f"{tier}_subnet_ids"]
     assert environment["ASSIGN_PUBLIC_IP"] == public_ip
 
 
