@@ -10,6 +10,7 @@ is not empty) live here too, so their thresholds and dimensions are written once
 """
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Optional
 
@@ -57,3 +58,66 @@ def queue_not_empty_alarm(name: str, parent: pulumi.Resource, topic_arn: pulumi.
                         metric="ApproximateNumberOfMessagesVisible", dimensions={"QueueName": queue_name},
                         statistic="Maximum", period_seconds=300, threshold=0,
                         description=f"{name}: {what} are waiting in the dead-letter queue")
+
+
+def load_balancer_alarms(name: str, parent: pulumi.Resource, topic_arn: pulumi.Input[str],
+                         load_balancer_suffix: pulumi.Input[str], target_group_suffix: pulumi.Input[str],
+                         server_errors_per_minute: int = 5, response_time_p99_seconds: float = 2.0
+                         ) -> list[aws.cloudwatch.MetricAlarm]:
+    """5xx from the targets and from the load balancer itself, slow responses, and unhealthy targets."""
+    lb = {"LoadBalancer": load_balancer_suffix}
+    target = {**lb, "TargetGroup": target_group_suffix}
+    return [
+        metric_alarm(f"{name}-target-5xx", parent, topic_arn, namespace="AWS/ApplicationELB",
+                     metric="HTTPCode_Target_5XX_Count", dimensions=target, threshold=server_errors_per_minute,
+                     comparison="GreaterThanOrEqualToThreshold", evaluation_periods=2, datapoints_to_alarm=2,
+                     description=f"{name}: the service answers 5xx ({server_errors_per_minute}+ a minute)"),
+        metric_alarm(f"{name}-lb-5xx", parent, topic_arn, namespace="AWS/ApplicationELB",
+                     metric="HTTPCode_ELB_5XX_Count", dimensions=lb, threshold=server_errors_per_minute,
+                     comparison="GreaterThanOrEqualToThreshold", evaluation_periods=2, datapoints_to_alarm=2,
+                     description=f"{name}: the load balancer answers 5xx (no healthy target, timeouts)"),
+        metric_alarm(f"{name}-response-time", parent, topic_arn, namespace="AWS/ApplicationELB",
+                     metric="TargetResponseTime", dimensions=target, statistic="p99",
+                     threshold=response_time_p99_seconds, evaluation_periods=3, datapoints_to_alarm=3,
+                     description=f"{name}: p99 response time above {response_time_p99_seconds:g} s"),
+        metric_alarm(f"{name}-unhealthy-targets", parent, topic_arn, namespace="AWS/ApplicationELB",
+                     metric="UnHealthyHostCount", dimensions=target, statistic="Maximum", threshold=0,
+                     evaluation_periods=2, datapoints_to_alarm=2,
+                     description=f"{name}: a target fails its health checks"),
+    ]
+
+
+def running_tasks_alarm(name: str, parent: pulumi.Resource, topic_arn: pulumi.Input[str],
+                        cluster_name: pulumi.Input[str], service_name: pulumi.Input[str],
+                        minimum: int) -> aws.cloudwatch.MetricAlarm:
+    """Fewer tasks running than the service's minimum, for 3 minutes (Container Insights metric)."""
+    return metric_alarm(f"{name}-running-tasks", parent, topic_arn, namespace="ECS/ContainerInsights",
+                        metric="RunningTaskCount", dimensions={"ClusterName": cluster_name,
+                                                               "ServiceName": service_name},
+                        statistic="Minimum", threshold=minimum, comparison="LessThanThreshold",
+                        evaluation_periods=3, treat_missing_data="breaching",
+                        description=f"{name}: fewer than {minimum} tasks running")
+
+
+def failed_task_rule(name: str, parent: pulumi.Resource, topic_arn: pulumi.Input[str],
+                     cluster_arn: pulumi.Input[str]) -> aws.cloudwatch.EventRule:
+    """An EventBridge rule: a task of this cluster that stopped with a container exited non-zero notifies the
+    topic, with the task, its group and the reason."""
+    pattern = pulumi.Output.from_input(cluster_arn).apply(lambda arn: json.dumps(failed_task_pattern(arn)))
+    rule = aws.cloudwatch.EventRule(name, description=f"{name}: a task stopped with a failed container",
+                                    event_pattern=pattern, opts=pulumi.ResourceOptions(parent=parent))
+    aws.cloudwatch.EventTarget(
+        name, rule=rule.name, arn=topic_arn,
+        input_transformer=aws.cloudwatch.EventTargetInputTransformerArgs(
+            input_paths={"task": "$.detail.taskArn", "group": "$.detail.group",
+                         "reason": "$.detail.stoppedReason"},
+            input_template='"Task <task> of <group> stopped: <reason>"'),
+        opts=pulumi.ResourceOptions(parent=rule))
+    return rule
+
+
+def failed_task_pattern(cluster_arn: str) -> dict:
+    """Stopped tasks whose essential container exited non-zero; ECS reports ``exitCode`` per container."""
+    return {"source": ["aws.ecs"], "detail-type": ["ECS Task State Change"],
+            "detail": {"clusterArn": [cluster_arn], "lastStatus": ["STOPPED"],
+                       "containers": {"exitCode": [{"anything-but": 0}]}}}

@@ -14,33 +14,26 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_docker_build as docker_build
 
-from components import packaging, validation
+from components import packaging
+from components.args import Args, Boolean, Custom, OneOf, Whole, required, setting
 
 PLATFORMS = {"X86_64": docker_build.Platform.LINUX_AMD64, "ARM64": docker_build.Platform.LINUX_ARM64}
 
 
 @dataclass(frozen=True)
-class ContainerImageArgs:
-    dockerfile: str
-    """Path of the Dockerfile, e.g. runtime/thumbnail/Dockerfile; its directory holds the image's sources."""
-    context_dir: str = "runtime"
-    """Build context: the runtime package, so images run ``python -m runtime.<name>``."""
-    cpu_architecture: str = "X86_64"
-    keep_images: int = 10
-    """Tagged images kept by the lifecycle policy; untagged ones expire after a day."""
-    force_delete: bool = False
-    """Let ``destroy`` delete the repository with its images (dev); keep them otherwise."""
-
-    def __post_init__(self) -> None:
-        self.validate()
-
-    def validate(self) -> None:
-        if not packaging.project_path(self.dockerfile).is_file():
-            raise validation.InvalidArgument("dockerfile", self.dockerfile, "an existing Dockerfile of this project")
-        if not packaging.project_path(self.context_dir).is_dir():
-            raise validation.InvalidArgument("context_dir", self.context_dir, "an existing directory")
-        validation.one_of("cpu_architecture", self.cpu_architecture, PLATFORMS)
-        validation.in_range("keep_images", self.keep_images, 1, 1000)
+class ContainerImageArgs(Args):
+    dockerfile: str = required(Custom(lambda path: isinstance(path, str) and packaging.project_path(path).is_file(),
+                                      "an existing Dockerfile of this project"),
+                               "Path of the Dockerfile, e.g. runtime/thumbnail/Dockerfile; its directory holds the "
+                               "image's sources.")
+    context_dir: str = setting("runtime", Custom(lambda path: isinstance(path, str)
+                                                 and packaging.project_path(path).is_dir(), "an existing directory"),
+                               "Build context: the runtime package, so images run python -m runtime.<name>.")
+    cpu_architecture: str = setting("X86_64", OneOf(*PLATFORMS), "The image's CPU architecture.")
+    keep_images: int = setting(10, Whole(1, 1000), "Tagged images kept by the lifecycle policy; untagged ones "
+                                                   "expire after a day.")
+    force_delete: bool = setting(False, Boolean(), "Let destroy delete the repository with its images (dev); keep "
+                                                   "them otherwise.")
 
     @property
     def source_tag(self) -> str:

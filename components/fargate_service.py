@@ -12,49 +12,50 @@ from typing import Optional
 import pulumi
 import pulumi_aws as aws
 
-from components import validation
+from components import alarms
+from components.args import Args, Boolean, InvalidArgument, Port, Whole, setting, wiring
 
 
 @dataclass(frozen=True)
-class FargateServiceArgs:
-    cluster_arn: pulumi.Input[str]
-    task_definition_arn: pulumi.Input[str]
-    subnet_ids: pulumi.Input[Sequence[str]]
-    security_group_ids: pulumi.Input[Sequence[str]]
-    assign_public_ip: pulumi.Input[bool] = False
-    """Only where the subnets have no NAT (dev); the security group still admits only the load balancer."""
-    desired_count: int = 2
-    target_group_arn: Optional[pulumi.Input[str]] = None
-    container_name: Optional[str] = None
-    """The container (and port) the load balancer sends traffic to."""
-    container_port: Optional[int] = None
-    health_check_grace_period_seconds: int = 60
-    minimum_healthy_percent: int = 100
-    maximum_percent: int = 200
-    auto_scaled: bool = False
-    """App Auto Scaling owns the task count: ``desired_count`` applies at creation only, so a later deploy
-    does not put the count back."""
-    wait_for: Sequence[pulumi.Resource] = ()
-    """Resources the service must wait for, e.g. the load balancer's listeners (ECS refuses a target group
-    that no listener uses yet)."""
+class FargateServiceArgs(Args):
+    cluster_arn: pulumi.Input[str] = wiring("The ECS cluster to run in.")
+    task_definition_arn: pulumi.Input[str] = wiring("The task definition (revision) the service runs.")
+    subnet_ids: pulumi.Input[Sequence[str]] = wiring("Where tasks run (the network's task_subnet_ids).")
+    security_group_ids: pulumi.Input[Sequence[str]] = wiring("The tasks' groups (the network's app group).")
+    assign_public_ip: pulumi.Input[bool] = wiring(
+        "Only where the subnets have no NAT (dev); the security group still admits only the load balancer.",
+        default=False)
+    desired_count: int = setting(2, Whole(0, 1000), "Tasks to run (at creation only when auto_scaled).")
+    target_group_arn: Optional[pulumi.Input[str]] = wiring("The load balancer's target group; None: no load "
+                                                           "balancer.", default=None)
+    container_name: Optional[str] = wiring("The container (and port) the load balancer sends traffic to.",
+                                           default=None)
+    container_port: Optional[int] = wiring("The port of that container.", default=None)
+    health_check_grace_period_seconds: int = setting(60, Whole(0, 7200), "How long a new task may fail load "
+                                                     "balancer health checks while it starts.")
+    minimum_healthy_percent: int = setting(100, Whole(0, 100), "Tasks kept healthy during a deploy (% of desired).")
+    maximum_percent: int = setting(200, Whole(100, 200), "Tasks allowed during a deploy (% of desired).")
+    auto_scaled: bool = setting(False, Boolean(), "App Auto Scaling owns the task count: desired_count applies at "
+                                                  "creation only, so a later deploy does not put the count back.")
+    wait_for: Sequence[pulumi.Resource] = wiring(
+        "Resources the service must wait for, e.g. the load balancer's listeners (ECS refuses a target group that "
+        "no listener uses yet).", default=())
+    alarm_topic_arn: Optional[pulumi.Input[str]] = wiring(
+        "The environment's alarm topic: an alarm when fewer than minimum_running tasks run; None: none.",
+        default=None)
+    minimum_running: int = setting(1, Whole(1, 1000), "Running tasks below which the service alarms.")
 
-    def __post_init__(self) -> None:
-        self.validate()
-
-    def validate(self) -> None:
-        validation.in_range("desired_count", self.desired_count, 0, 1000)
-        validation.in_range("minimum_healthy_percent", self.minimum_healthy_percent, 0, 100)
-        validation.in_range("maximum_percent", self.maximum_percent, 100, 200)
-        validation.in_range("health_check_grace_period_seconds", self.health_check_grace_period_seconds, 0, 2147483647)
+    def check(self) -> None:
         if self.target_group_arn is not None:
             if not self.container_name:
-                raise validation.InvalidArgument("container_name", self.container_name,
-                                                 "the name of the container the load balancer targets")
-            validation.port("container_port", self.container_port)
+                raise InvalidArgument("container_name", self.container_name,
+                                      "the name of the container the load balancer targets")
+            Port().check("container_port", self.container_port)
 
 
 class FargateService(pulumi.ComponentResource):
     service: aws.ecs.Service
+    alarms: list[aws.cloudwatch.MetricAlarm]
 
     def __init__(self, name: str, args: FargateServiceArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("cloud-patterns:containers:FargateService", name, None, opts)
@@ -74,4 +75,7 @@ class FargateService(pulumi.ComponentResource):
             load_balancers=load_balancers, propagate_tags="SERVICE", enable_ecs_managed_tags=True,
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.wait_for),
                                         ignore_changes=["desiredCount"] if args.auto_scaled else None))
+        cluster_name = pulumi.Output.from_input(args.cluster_arn).apply(lambda arn: arn.split("/")[-1])
+        self.alarms = [] if args.alarm_topic_arn is None else [alarms.running_tasks_alarm(
+            name, self, args.alarm_topic_arn, cluster_name, self.service.name, args.minimum_running)]
         self.register_outputs({"service_name": self.service.name})

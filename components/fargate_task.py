@@ -16,7 +16,9 @@ import pulumi
 import pulumi_aws as aws
 
 from components import iam, validation
+from components.args import Args, OneOf, Retention, Whole, setting, wiring
 from components.logs import log_group
+from service_limits import FARGATE_SIZES
 
 DEPENDENCY_CONDITIONS = ("START", "COMPLETE", "SUCCESS", "HEALTHY")
 CPU_ARCHITECTURES = ("X86_64", "ARM64")
@@ -53,25 +55,18 @@ class ContainerSpec:
 
 
 @dataclass(frozen=True)
-class FargateTaskArgs:
-    containers: Sequence[ContainerSpec]
-    cpu: int = 256
-    """Task CPU units (256 = 0.25 vCPU)."""
-    memory_mb: int = 1024
-    cpu_architecture: str = "X86_64"
-    task_policy_statements: Sequence[iam.Statement] = ()
-    """What the containers' code may do."""
-    image_repository_arns: Sequence[pulumi.Input[str]] = ()
-    """ECR repositories the execution role may pull from."""
-    log_retention_days: int = 30
+class FargateTaskArgs(Args):
+    containers: Sequence[ContainerSpec] = wiring("The task's containers (at least one essential; unique names).")
+    cpu: int = setting(256, OneOf(*FARGATE_SIZES), "Task CPU units (256 = 0.25 vCPU).")
+    memory_mb: int = setting(1024, Whole(512, 122880), "Task memory (MiB), a size Fargate offers for cpu.")
+    cpu_architecture: str = setting("X86_64", OneOf(*CPU_ARCHITECTURES), "The tasks' CPU architecture.")
+    task_policy_statements: Sequence[iam.Statement] = wiring("What the containers' code may do.", default=())
+    image_repository_arns: Sequence[pulumi.Input[str]] = wiring("ECR repositories the execution role may pull from.",
+                                                                default=())
+    log_retention_days: int = setting(30, Retention(), "Retention of the task's log group.")
 
-    def __post_init__(self) -> None:
-        self.validate()
-
-    def validate(self) -> None:
+    def check(self) -> None:
         validation.fargate_size("cpu", self.cpu, "memory_mb", self.memory_mb)
-        validation.one_of("cpu_architecture", self.cpu_architecture, CPU_ARCHITECTURES)
-        validation.log_retention("log_retention_days", self.log_retention_days)
         if not self.containers:
             raise validation.InvalidArgument("containers", [], "at least one container")
         names = [c.name for c in self.containers]

@@ -14,7 +14,8 @@ from typing import Optional
 import pulumi
 import pulumi_aws as aws
 
-from components import validation
+from components import alarms
+from components.args import Args, Boolean, InvalidArgument, Maybe, Number, OneOf, Port, Text, Whole, setting, wiring
 
 # Predefined ALB policies that allow only TLS 1.2 and 1.3.
 TLS12_POLICIES = ("ELBSecurityPolicy-TLS13-1-2-2021-06", "ELBSecurityPolicy-TLS13-1-2-Res-2021-06",
@@ -23,44 +24,39 @@ TLS12_POLICIES = ("ELBSecurityPolicy-TLS13-1-2-2021-06", "ELBSecurityPolicy-TLS1
 
 
 @dataclass(frozen=True)
-class WebLoadBalancerArgs:
-    vpc_id: pulumi.Input[str]
-    subnet_ids: pulumi.Input[Sequence[str]]
-    """Public subnets, one per AZ."""
-    security_group_ids: pulumi.Input[Sequence[str]]
-    """The network's load-balancer group (80 and 443 from anywhere, out only to the app group)."""
-    target_port: int = 8080
-    health_check_path: str = "/healthz"
-    certificate_arn: Optional[str] = None
-    ssl_policy: str = "ELBSecurityPolicy-TLS13-1-2-2021-06"
-    authentication_actions: Sequence[aws.lb.ListenerDefaultActionArgs] = ()
-    """Actions run before forwarding on HTTPS (authenticate-cognito / authenticate-oidc); need a certificate."""
-    deletion_protection: bool = False
-    deregistration_delay_seconds: int = 30
-    """How long a stopping task keeps serving its in-flight requests (the default of 300 s slows deploys)."""
-    idle_timeout_seconds: int = 60
-    health_check_interval_seconds: int = 15
-    healthy_threshold: int = 2
-    unhealthy_threshold: int = 3
+class WebLoadBalancerArgs(Args):
+    vpc_id: pulumi.Input[str] = wiring("The VPC (from the network stack).")
+    subnet_ids: pulumi.Input[Sequence[str]] = wiring("Public subnets, one per AZ.")
+    security_group_ids: pulumi.Input[Sequence[str]] = wiring(
+        "The network's load-balancer group (80 and 443 from anywhere, out only to the app group).")
+    target_port: int = setting(8080, Port(), "The port the targets listen on (the network's app_port).")
+    health_check_path: str = setting("/healthz", Text(r"/\S*", "a path starting with /"),
+                                     "What the target group's health check requests.")
+    certificate_arn: Optional[str] = setting(None, Maybe(Text(r"arn:aws:acm:\S+", "an ACM certificate ARN")),
+                                             "HTTPS (TLS 1.2+) with HTTP redirected to it; null: plain HTTP (a dev "
+                                             "stack without a domain).")
+    ssl_policy: str = setting("ELBSecurityPolicy-TLS13-1-2-2021-06", OneOf(*TLS12_POLICIES),
+                              "The HTTPS listener's TLS policy (TLS 1.2 and 1.3 only).")
+    authentication_actions: Sequence[aws.lb.ListenerDefaultActionArgs] = wiring(
+        "Actions run before forwarding on HTTPS (authenticate-cognito / authenticate-oidc); need a certificate.",
+        default=())
+    deletion_protection: bool = setting(False, Boolean(), "Protects the load balancer from deletion (prod).")
+    deregistration_delay_seconds: int = setting(30, Whole(0, 3600), "How long a stopping task keeps serving its "
+                                                "in-flight requests (the default of 300 s slows deploys).")
+    idle_timeout_seconds: int = setting(60, Whole(1, 4000), "Idle connection timeout; the app must keep "
+                                                            "connections open longer.")
+    health_check_interval_seconds: int = setting(15, Whole(5, 300), "Seconds between health checks.")
+    healthy_threshold: int = setting(2, Whole(2, 10), "Passed checks before a target is healthy.")
+    unhealthy_threshold: int = setting(3, Whole(2, 10), "Failed checks before a target is unhealthy.")
+    alarm_topic_arn: Optional[pulumi.Input[str]] = wiring(
+        "The environment's alarm topic: 5xx, response time and unhealthy-target alarms; None: no alarms.",
+        default=None)
+    server_errors_per_minute: int = setting(5, Whole(1, 100000), "5xx a minute (two minutes running) that alarm.")
+    response_time_p99_seconds: float = setting(2.0, Number(0.01, 60), "p99 target response time that alarms.")
 
-    def __post_init__(self) -> None:
-        self.validate()
-
-    def validate(self) -> None:
-        validation.port("target_port", self.target_port)
-        if not isinstance(self.health_check_path, str) or not self.health_check_path.startswith("/"):
-            raise validation.InvalidArgument("health_check_path", self.health_check_path, "a path starting with /")
-        if self.certificate_arn is not None and not str(self.certificate_arn).startswith("arn:aws:acm:"):
-            raise validation.InvalidArgument("certificate_arn", self.certificate_arn, "an ACM certificate ARN")
-        validation.one_of("ssl_policy", self.ssl_policy, TLS12_POLICIES)
+    def check(self) -> None:
         if self.authentication_actions and not self.certificate_arn:
-            raise validation.InvalidArgument("certificate_arn", None,
-                                             "a certificate ARN: ALB authentication works only on HTTPS")
-        validation.in_range("deregistration_delay_seconds", self.deregistration_delay_seconds, 0, 3600)
-        validation.in_range("idle_timeout_seconds", self.idle_timeout_seconds, 1, 4000)
-        validation.in_range("health_check_interval_seconds", self.health_check_interval_seconds, 5, 300)
-        validation.in_range("healthy_threshold", self.healthy_threshold, 2, 10)
-        validation.in_range("unhealthy_threshold", self.unhealthy_threshold, 2, 10)
+            raise InvalidArgument("certificate_arn", None, "a certificate ARN: ALB authentication works only on HTTPS")
 
 
 class WebLoadBalancer(pulumi.ComponentResource):
@@ -71,6 +67,7 @@ class WebLoadBalancer(pulumi.ComponentResource):
     url: pulumi.Output[str]
     listeners: list[aws.lb.Listener]
     """What a service must wait for before it registers with the target group."""
+    alarms: list[aws.cloudwatch.MetricAlarm]
 
     def __init__(self, name: str, args: WebLoadBalancerArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("cloud-patterns:load-balancing:WebLoadBalancer", name, None, opts)
@@ -109,6 +106,9 @@ class WebLoadBalancer(pulumi.ComponentResource):
                 default_actions=[forward], opts=child)
             self.url = pulumi.Output.concat("http://", self.load_balancer.dns_name)
         self.listeners = [self.http_listener] + ([self.https_listener] if self.https_listener else [])
+        self.alarms = [] if args.alarm_topic_arn is None else alarms.load_balancer_alarms(
+            name, self, args.alarm_topic_arn, self.load_balancer.arn_suffix, self.target_group.arn_suffix,
+            args.server_errors_per_minute, args.response_time_p99_seconds)
         self.register_outputs({"url": self.url, "dns_name": self.load_balancer.dns_name,
                                "target_group_arn": self.target_group.arn})
 

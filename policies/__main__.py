@@ -1,7 +1,7 @@
 """Serves the policy pack to the Pulumi engine (``pulumi preview --policy-pack policies``).
 
 The engine runs this file with the pack's directory first on ``sys.path``; the rules import the project's own
-modules (``components.validation``), so the project root goes on the path too.
+modules (``service_limits``), so the project root goes on the path too.
 """
 import sys
 from pathlib import Path
