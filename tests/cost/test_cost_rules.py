@@ -1,4 +1,4 @@
-"""Each priced resource type against a hand-computed price (us-east-1 list prices of stacks/prices.yaml).
+"""Each priced resource type against a hand-computed price (us-east-1 list prices of stacks/cost/prices.yaml).
 
 Hours in a month: 730. The arithmetic of every expectation is written out next to it."""
 from __future__ import annotations

@@ -1,0 +1,29 @@
+"""CloudWatch log groups and metric alarms."""
+from __future__ import annotations
+
+from planning.offline import PlannedResource
+from stacks.cost.formatting import _rate
+from stacks.cost.model import FixedCost, Line, StackContext, rule
+
+
+@rule("aws:cloudwatch/logGroup:LogGroup")
+def _log_group(group: PlannedResource, ctx: StackContext) -> list[Line]:
+    p = ctx.prices
+    infrequent = group.inputs.get("logGroupClass") == "INFREQUENT_ACCESS"
+    ingestion = p["logs_infrequent_ingestion_gb" if infrequent else "logs_ingestion_gb"]
+    retention = group.inputs.get("retentionInDays")
+    if not retention:
+        return [ctx.usage_line(group, "log ingestion (kept forever: storage grows every month, not estimated)",
+                               ingestion, "GB", "log_gb", f"{_rate(ingestion)}/GB ingested")]
+    months_kept = retention / (365 / 12)
+    storage = p["logs_storage_gb_month"] * months_kept
+    return [ctx.usage_line(group, f"log ingestion and {retention}-day storage", ingestion + storage, "GB", "log_gb",
+                           f"{_rate(ingestion)}/GB ingested + {_rate(p['logs_storage_gb_month'])}/GB-month × "
+                           f"{months_kept:.2f} months kept")]
+
+
+@rule("aws:cloudwatch/metricAlarm:MetricAlarm")
+def _alarm(alarm: PlannedResource, ctx: StackContext) -> list[Line]:
+    high_resolution = int(alarm.inputs.get("period", 60)) < 60
+    rate = ctx.prices["high_resolution_alarm_month" if high_resolution else "alarm_month"]
+    return [FixedCost(alarm.name, alarm.type, "metric alarm", rate, f"{_rate(rate)}/alarm-month")]
