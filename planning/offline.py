@@ -139,12 +139,28 @@ def evaluate_stack(spec: StackSpec, upstream_outputs: dict[str, dict[str, Any]],
                              organization="organization")
     root = pulumi.runtime.settings.get_root_resource()
     _sync_await(run_pulumi_func(main or (lambda: programs.run(spec.program))))
-    plan = StackPlan(spec, resources=list(monitor.recorded))
+    plan = StackPlan(spec, resources=tree_order(monitor.recorded))
     for name, value in root.outputs.items():
         output = pulumi.Output.from_input(value)
         resolved = _unwrap_secrets(_sync_await(output.future()))
         plan.outputs[name] = SecretValue(resolved) if _sync_await(output.is_secret()) else resolved
     return plan
+
+
+def tree_order(resources: list[PlannedResource]) -> list[PlannedResource]:
+    """Parents before their children, siblings by URN: the same order on every run (registration order is not,
+    since the SDK registers resources concurrently)."""
+    children: dict[str | None, list[PlannedResource]] = {}
+    urns = {r.urn for r in resources}
+    for resource in resources:
+        children.setdefault(resource.parent if resource.parent in urns else None, []).append(resource)
+    ordered: list[PlannedResource] = []
+    pending = sorted(children.get(None, []), key=lambda r: r.urn, reverse=True)
+    while pending:
+        resource = pending.pop()
+        ordered.append(resource)
+        pending += sorted(children.get(resource.urn, []), key=lambda r: r.urn, reverse=True)
+    return ordered
 
 
 def plan_environment(environment: Environment, selected: list[str] | None = None) -> list[StackPlan]:
