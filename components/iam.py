@@ -31,10 +31,23 @@ def policy_document(statements: Sequence[Statement], parent: Optional[pulumi.Res
     return aws.iam.get_policy_document_output(statements=list(statements), opts=opts).json
 
 
-def assume_role_policy(service: str, source_account: Optional[pulumi.Input[str]] = None,
-                       parent: Optional[pulumi.Resource] = None) -> pulumi.Output[str]:
-    """Trust policy for an AWS service principal, optionally pinned to our account (confused deputy)."""
-    conditions = [condition("StringEquals", "aws:SourceAccount", source_account)] if source_account else []
+# Services that assume roles without a source context (aws:SourceAccount would make the role unusable).
+NO_SOURCE_CONTEXT = ("ec2.amazonaws.com",)
+
+
+def account_id(parent: Optional[pulumi.Resource] = None) -> pulumi.Output[str]:
+    opts = pulumi.InvokeOutputOptions(parent=parent) if parent is not None else None
+    return aws.get_caller_identity_output(opts=opts).account_id
+
+
+def assume_role_policy(service: str, parent: Optional[pulumi.Resource] = None,
+                       source_arn: Optional[pulumi.Input[str]] = None) -> pulumi.Output[str]:
+    """Trust policy for an AWS service principal, pinned to this account (``aws:SourceAccount``) and, where the
+    resource acting is known, to it (``aws:SourceArn``, ARN patterns allowed): the confused-deputy guard."""
+    conditions = [] if service in NO_SOURCE_CONTEXT else [
+        condition("StringEquals", "aws:SourceAccount", account_id(parent))]
+    if source_arn is not None:
+        conditions.append(condition("ArnLike", "aws:SourceArn", source_arn))
     return policy_document([Statement(
         effect="Allow", actions=["sts:AssumeRole"],
         principals=[aws.iam.GetPolicyDocumentStatementPrincipalArgs(type="Service", identifiers=[service])],
@@ -42,15 +55,22 @@ def assume_role_policy(service: str, source_account: Optional[pulumi.Input[str]]
 
 
 def service_role(name: str, service: str, policy: Optional[pulumi.Input[str]], parent: pulumi.Resource,
-                 description: str, source_account: Optional[pulumi.Input[str]] = None) -> aws.iam.Role:
-    """A role that ``service`` may assume, with ``policy`` (JSON) as its only inline policy."""
+                 description: str, source_arn: Optional[pulumi.Input[str]] = None) -> aws.iam.Role:
+    """A role that ``service`` may assume for this account (and for ``source_arn``), with ``policy`` (JSON) as
+    its only inline policy."""
     role = aws.iam.Role(name, description=description,
-                        assume_role_policy=assume_role_policy(service, source_account, parent),
+                        assume_role_policy=assume_role_policy(service, parent, source_arn),
                         opts=pulumi.ResourceOptions(parent=parent))
     # Resources using the role should depend on ``role.permissions`` too, so they never start unauthorised.
     role.permissions = [] if policy is None else [aws.iam.RolePolicy(  # type: ignore[attr-defined]
         f"{name}-policy", role=role.id, policy=policy, opts=pulumi.ResourceOptions(parent=role))]
     return role
+
+
+def arn_of(service: str, resource: str, parent: Optional[pulumi.Resource] = None) -> pulumi.Output[str]:
+    """``arn:aws:<service>:<region>:<account>:<resource>`` in this stack's region and account (patterns allowed)."""
+    return pulumi.Output.concat("arn:aws:", service, ":", aws.get_region().region, ":", account_id(parent), ":",
+                                resource)
 
 
 def tls_only_bucket_policy(bucket_arn: pulumi.Input[str], parent: pulumi.Resource,

@@ -275,7 +275,13 @@ class Network(pulumi.ComponentResource):
             for service in INTERFACE_ENDPOINT_SERVICES]
 
     def _network_acls(self, name: str, tags: dict) -> dict[str, aws.ec2.NetworkAcl]:
-        """Stateless second line of defence; every allowed flow needs its return path (ephemeral ports)."""
+        """Stateless second line of defence; every allowed flow needs its return path (ephemeral ports).
+
+        Where tasks run in public subnets (no NAT), the public NACL denies the app and data ports from the
+        internet before the ephemeral-ports rule that would otherwise admit them. With NAT the denies are left
+        out on purpose: the public tier then holds only load balancers (listening on 80 and 443) and NAT gateways,
+        which translate outbound connections to source ports anywhere in 1024-65535, so a stateless deny of port
+        8080 or 5432 would drop the replies to one connection in about 32,000."""
         args = self.args
         vpc = args.cidr
         rules = {
@@ -297,8 +303,10 @@ class Network(pulumi.ComponentResource):
         }
         acls = {}
         for tier, subnets in self.subnets.items():
+            public_tasks = tier == "public" == args.task_subnet_tier  # tasks with public IPs
             acl = aws.ec2.NetworkAcl(f"{name}-{tier}", vpc_id=self.vpc.id, subnet_ids=[s.id for s in subnets],
-                                     tags={**tags, "Name": f"{name}-{tier}", "tier": tier},
+                                     tags={**tags, "Name": f"{name}-{tier}", "tier": tier,
+                                           **self._task_tags(public_tasks)},
                                      opts=pulumi.ResourceOptions(parent=self))
             for direction, entries in rules[tier].items():
                 for n, (from_port, to_port, cidr) in enumerate(entries, start=1):
@@ -307,17 +315,37 @@ class Network(pulumi.ComponentResource):
                         egress=direction == "egress", protocol="tcp", rule_action="allow",
                         cidr_block=cidr, from_port=from_port, to_port=to_port,
                         opts=pulumi.ResourceOptions(parent=acl))
+            if public_tasks:
+                self._deny_internet_to_task_ports(name, tier, acl, before=len(rules[tier]["ingress"]) * 100)
             acls[tier] = acl
         return acls
 
+    def _task_tags(self, public_tasks: bool) -> dict[str, str]:
+        """Read by the policy rule that keeps the app and data ports closed to the internet where tasks run with
+        public IPs (private subnets have no route from the internet)."""
+        if not public_tasks:
+            return {}
+        return {"public-tasks": "true", "app-port": str(self.args.app_port), "data-port": str(self.args.data_port)}
+
+    def _deny_internet_to_task_ports(self, name: str, tier: str, acl: aws.ec2.NetworkAcl, before: int) -> None:
+        """Denies numbered just below the rule ``before`` (the ephemeral ports), after the allows from the VPC."""
+        number = before - 50
+        for port_name, port in (("app", self.args.app_port), ("data", self.args.data_port)):
+            for family, source in (("ipv4", {"cidr_block": ANYWHERE}), ("ipv6", {"ipv6_cidr_block": "::/0"})):
+                aws.ec2.NetworkAclRule(
+                    f"{name}-{tier}-ingress-deny-{port_name}-{family}", network_acl_id=acl.id, rule_number=number,
+                    egress=False, protocol="tcp", rule_action="deny", from_port=port, to_port=port, **source,
+                    opts=pulumi.ResourceOptions(parent=acl))
+                number += 10
+
     def _flow_logs(self, name: str) -> tuple[aws.cloudwatch.LogGroup, aws.ec2.FlowLog]:
         group = log_group(f"{name}-flow-logs", self.args.flow_log_retention_days, self)
-        account = aws.get_caller_identity().account_id
         role = iam.service_role(
             f"{name}-flow-logs", "vpc-flow-logs.amazonaws.com", iam.policy_document([iam.statement(
                 ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
                 [pulumi.Output.concat(group.arn, ":*")])], self),
-            self, "VPC flow logs delivery to its own log group", source_account=account)
+            self, "VPC flow logs delivery to its own log group",
+            source_arn=iam.arn_of("ec2", "vpc-flow-log/*", self))
         flow_log = aws.ec2.FlowLog(f"{name}-flow-log", vpc_id=self.vpc.id, traffic_type="ALL",
                                    log_destination_type="cloud-watch-logs", log_destination=group.arn,
                                    iam_role_arn=role.arn, max_aggregation_interval=60,

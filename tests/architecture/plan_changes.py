@@ -36,6 +36,14 @@ INTENDED: tuple[Intended, ...] = (
     Intended("*-network", "", "outputs.task_*", "architecture: the network exports where tasks run, so service "
                                                 "stacks stop re-deriving it from nat_strategy"),
     Intended("*-network", "", "outputs.data_port", "architecture: the data port, for stacks with a database"),
+    Intended("*", "*aws:iam/role:Role::*", "inputs.assumeRolePolicy",
+             "hardening: every service role trusts its service for this account only (aws:SourceAccount), task roles "
+             "and flow logs for their resources too (aws:SourceArn)"),
+    Intended("dev-network", "*aws:ec2/networkAclRule:NetworkAclRule::dev-public-ingress-deny-*", "added",
+             "hardening: where tasks run in public subnets, the public NACL denies the app and data ports from the "
+             "internet (IPv4 and IPv6) before the ephemeral-ports rule"),
+    Intended("dev-network", "*aws:ec2/networkAcl:NetworkAcl::dev-public", "inputs.tags",
+             "hardening: the NACL of public subnets with tasks is tagged for the policy rule that checks its ports"),
 )
 
 

@@ -156,6 +156,16 @@ FAILING_RESOURCES = [
      "makes objects public"),
     ("gcp-bucket-public-access-prevention", rules.GCP_BUCKET,
      {"publicAccessPrevention": "inherited", "uniformBucketLevelAccess": True}, "not enforced"),
+    ("iam-trust-source-conditions", "aws:iam/role:Role", {"assumeRolePolicy": json.dumps({"Statement": [
+        {"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"Service": "lambda.amazonaws.com"}}]})},
+     "without aws:SourceAccount"),
+    ("iam-pass-role-to-named-service", ROLE_POLICY,
+     {"policy": policy(allow(["iam:PassRole"], [f"arn:aws:iam::{ACCOUNT}:role/task"]))}, "to any service"),
+    ("iam-no-escalation-on-every-resource", ROLE_POLICY, {"policy": policy(allow(["iam:PutRolePolicy"], ["*"]))},
+     "iam:PutRolePolicy on every resource"),
+    ("resource-policy-not-public", "aws:sqs/queuePolicy:QueuePolicy", {"policy": policy(
+        {"effect": "Allow", "actions": ["sqs:SendMessage"], "resources": ["arn:aws:sqs:us-east-1:1:q"],
+         "principals": [{"type": "*", "identifiers": ["*"]}]})}, "to every principal"),
 ]
 
 PASSING_RESOURCES = [
@@ -222,6 +232,18 @@ PASSING_RESOURCES = [
     ("gcp-no-public-members", "gcp:storage/bucket:Bucket", {"uniformBucketLevelAccess": True}),
     ("gcp-bucket-public-access-prevention", rules.GCP_BUCKET,
      {"publicAccessPrevention": "enforced", "uniformBucketLevelAccess": True}),
+    ("iam-trust-source-conditions", "aws:iam/role:Role", {"assumeRolePolicy": json.dumps({"Statement": [
+        {"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"Service": "lambda.amazonaws.com"},
+         "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT}}}]})}),
+    ("iam-pass-role-to-named-service", ROLE_POLICY, {"policy": policy(allow(
+        ["iam:PassRole"], [f"arn:aws:iam::{ACCOUNT}:role/task"], conditions=[
+            {"test": "StringEquals", "variable": "iam:PassedToService", "values": ["ecs-tasks.amazonaws.com"]}]))}),
+    ("iam-no-escalation-on-every-resource", ROLE_POLICY,
+     {"policy": policy(allow(["iam:PutRolePolicy"], [f"arn:aws:iam::{ACCOUNT}:role/worker"]))}),
+    ("resource-policy-not-public", "aws:sqs/queuePolicy:QueuePolicy", {"policy": policy(
+        {"effect": "Allow", "actions": ["sqs:SendMessage"], "resources": ["arn:aws:sqs:us-east-1:1:q"],
+         "principals": [{"type": "*", "identifiers": ["*"]}],
+         "conditions": [{"test": "ArnEquals", "variable": "aws:SourceArn", "values": ["arn:aws:sns:us-east-1:1:t"]}]})}),
 ]
 
 
@@ -356,6 +378,9 @@ FAILING_STACKS = [
          "loggingConfig": [f"urn:pulumi:dev::cloud-patterns::{rules.LOG_GROUP}::logs"]}),
       log_group("logs", retention=0)],
      "its log group logs keeps logs forever"),
+    ("nacl-task-ports-closed-to-internet", [res("aws:ec2/networkAcl:NetworkAcl", "public", id="acl-1", tags={"public-tasks": "true", "app-port": "8080", "data-port": "5432"}),
+                                            res("aws:ec2/networkAclRule:NetworkAclRule", "r400", networkAclId="acl-1", ruleNumber=400, egress=False, protocol="tcp", ruleAction="allow", fromPort=1024, toPort=65535, cidrBlock="0.0.0.0/0")],
+     "rule 400 admits port 8080"),
 ]
 
 PASSING_STACKS = [
@@ -386,6 +411,10 @@ PASSING_STACKS = [
     ("lambda-log-group-retention",
      [function(loggingConfig={"logGroup": UNKNOWN}, dependencies={
          "loggingConfig": [f"urn:pulumi:dev::cloud-patterns::{rules.LOG_GROUP}::logs"]}), log_group("logs")]),
+    ("nacl-task-ports-closed-to-internet", [res("aws:ec2/networkAcl:NetworkAcl", "public", id="acl-1", tags={"public-tasks": "true", "app-port": "8080", "data-port": "5432"}),
+                                            res("aws:ec2/networkAclRule:NetworkAclRule", "r350", networkAclId="acl-1", ruleNumber=350, egress=False, protocol="tcp", ruleAction="deny", fromPort=8080, toPort=8080, cidrBlock="0.0.0.0/0"),
+                                            res("aws:ec2/networkAclRule:NetworkAclRule", "r360", networkAclId="acl-1", ruleNumber=360, egress=False, protocol="tcp", ruleAction="deny", fromPort=5432, toPort=5432, cidrBlock="0.0.0.0/0"),
+                                            res("aws:ec2/networkAclRule:NetworkAclRule", "r400", networkAclId="acl-1", ruleNumber=400, egress=False, protocol="tcp", ruleAction="allow", fromPort=1024, toPort=65535, cidrBlock="0.0.0.0/0")]),
 ]
 
 
