@@ -71,10 +71,10 @@ def load(environment: str, selection: Selection) -> tuple[Environment, list[str]
         fail(str(error))
 
 
-def make_engine() -> Engine:
+def make_engine(environment: str) -> Engine:
     """The Automation API engine, once the Pulumi CLI and the secrets passphrase are known to be there."""
     try:
-        engine = driver.default_engine()
+        engine = driver.default_engine(environment=environment)
     except ProjectError as error:
         fail(str(error))
     if os.environ.get(driver.SIMULATE_VARIABLE):
@@ -83,12 +83,19 @@ def make_engine() -> Engine:
 
 
 def on_interrupt(count: int, console: Console = err) -> None:
-    """Says what a Ctrl-C does; ``console`` is the live view's while one is shown (it prints above it)."""
+    """Says what a Ctrl-C (or SIGTERM) does; ``console`` is the live view's while one is shown (it prints above
+    it)."""
     if count == 1:
         console.print("[yellow]cancelling:[/] no new stack starts; running updates finish the operations in "
                       "flight, save their state and release their locks. Ctrl-C again to stop them at once.")
     else:
-        console.print("[red]stopping the running updates at once[/]")
+        console.print("[red]stopping the running updates at once.[/] A stopped update can leave operations "
+                      "pending in its stack's state (resources the engine started creating and never heard of "
+                      "again). For each stopped stack, check the cloud, then run `pulumi refresh -s <stack> "
+                      "--clear-pending-creates` (or `pulumi stack export`, remove the pending operations, "
+                      "`pulumi stack import`); with a file backend, a killed update may also leave a lock under "
+                      "`.pulumi-state/.pulumi/locks/` that `pulumi cancel` cannot clear: delete it once nothing "
+                      "runs.")
 
 
 def execute(operation: Operation, env: Environment, names: list[str], engine: Engine, parallel: int,
@@ -115,7 +122,7 @@ def finish(summary: RunSummary) -> None:
 def cloud_run(operation: Operation, environment: str, selection: Selection, parallel: int, as_json: bool,
               diff: bool = False) -> RunSummary:
     env, names = load(environment, selection)
-    return execute(operation, env, names, make_engine(), parallel, as_json, diff)
+    return execute(operation, env, names, make_engine(env.name), parallel, as_json, diff)
 
 
 # ----- cloud commands (need the Pulumi CLI) -----------------------------------------------------------
@@ -166,7 +173,7 @@ def destroy(environment: EnvironmentArg, stack: StackOption = None, with_deps: W
             yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False) -> None:
     """Delete the stacks' resources, dependents first. Refuses while deployed dependents are not selected."""
     env, names = load(environment, Selection(stack, with_deps, with_dependents))
-    engine = make_engine()
+    engine = make_engine(env.name)
     try:
         check_destroy(env, names, engine.deployed(env.dependents(names)))
     except ProjectError as error:
@@ -202,7 +209,7 @@ def outputs(environment: EnvironmentArg, stack: StackOption = None, with_deps: W
             ) -> None:
     """Print the stacks' outputs."""
     env, names = load(environment, Selection(stack, with_deps, with_dependents))
-    engine = make_engine()
+    engine = make_engine(env.name)
     try:
         summary = driver.run(env, Operation.OUTPUTS, names, parallel=parallel, engine=engine,
                              on_interrupt=on_interrupt)

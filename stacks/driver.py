@@ -32,14 +32,15 @@ def environment_of(environment: str | Environment, project_dir: Path | None = No
     return environment if isinstance(environment, Environment) else load_environment(environment, project_dir)
 
 
-def default_engine(project_dir: Path | None = None) -> Engine:
-    """The Automation API engine; the simulated one when ``STACKS_SIMULATE`` names its settings file."""
+def default_engine(project_dir: Path | None = None, environment: str | None = None) -> Engine:
+    """The Automation API engine for ``environment``'s stacks (its secrets: ``stacks.engine``); the simulated one
+    when ``STACKS_SIMULATE`` names its settings file."""
     simulation = os.environ.get(SIMULATE_VARIABLE)
     if simulation:
         from stacks.simulated import SimulatedEngine
         return SimulatedEngine.from_file(Path(simulation))
     from stacks.engine import EngineSettings, PulumiEngine
-    return PulumiEngine(EngineSettings.for_project(project_dir))
+    return PulumiEngine(EngineSettings.for_project(project_dir, environment=environment))
 
 
 def run(environment: str | Environment, operation: Operation | str, stacks: list[str] | None = None, *,
@@ -49,7 +50,7 @@ def run(environment: str | Environment, operation: Operation | str, stacks: list
     """Runs ``operation`` over the selected stacks of ``environment`` (all of them when ``stacks`` is None)."""
     env = environment_of(environment, project_dir)
     names = select(env, stacks, with_deps, with_dependents)
-    orchestrator = Orchestrator(engine or default_engine(project_dir), parallel, listener)
+    orchestrator = Orchestrator(engine or default_engine(project_dir, env.name), parallel, listener)
     return run_interruptibly(lambda: orchestrator.run(env, Operation(operation), names, diff), orchestrator,
                              on_interrupt)
 
@@ -76,15 +77,17 @@ def outputs(environment: str | Environment, stacks: list[str] | None = None, **o
 
 def run_interruptibly(work: Callable[[], T], orchestrator: Orchestrator,
                       on_interrupt: Callable[[int], None] | None = None) -> T:
-    """Runs ``work`` in a thread while the main thread watches for Ctrl-C: the first cancels the running
-    stacks cleanly (``orchestrator.cancel()``), the next ones stop them at once. Returns when they did.
+    """Runs ``work`` in a thread while the main thread watches for Ctrl-C and SIGTERM: the first cancels the
+    running stacks cleanly (``orchestrator.cancel()``), the next ones stop them at once. Returns when they did.
 
     During the run SIGINT only records that it came (no KeyboardInterrupt that could land anywhere, e.g.
     inside a lock); the cancel happens here, outside the signal handler, so it may take the locks it needs."""
     if threading.current_thread() is not threading.main_thread():
         return work()
     interrupts: list[int] = []
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: interrupts.append(signum))
+    # SIGTERM (a CI job cancelled, a container stopped) is handled as Ctrl-C: a run is never left unsupervised.
+    previous = {number: signal.signal(number, lambda signum, frame: interrupts.append(signum))
+                for number in (signal.SIGINT, signal.SIGTERM)}
     try:
         result: dict = {}
         done = threading.Event()
@@ -106,7 +109,8 @@ def run_interruptibly(work: Callable[[], T], orchestrator: Orchestrator,
                 if on_interrupt is not None:
                     on_interrupt(handled)
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
     if "error" in result:
         raise result["error"]
     return result["value"]

@@ -5,7 +5,10 @@
   rewrites ``Pulumi.yaml``).
 - State in a local file backend, ``file://<project>/.pulumi-state`` (git-ignored) unless
   ``PULUMI_BACKEND_URL`` names another; secrets with the passphrase provider (``PULUMI_CONFIG_PASSPHRASE``
-  or ``PULUMI_CONFIG_PASSPHRASE_FILE``, read by the CLI from the environment, never copied anywhere).
+  or ``PULUMI_CONFIG_PASSPHRASE_FILE``, read by the CLI from the environment, never written to a file).
+  Secrets per environment, so a dev credential cannot decrypt prod state: ``PULUMI_CONFIG_PASSPHRASE_<ENV>``
+  (e.g. ``_PROD``) is that environment's passphrase, and ``PULUMI_SECRETS_PROVIDER_<ENV>`` names another
+  provider for it, e.g. ``awskms://alias/cloud-patterns-prod?region=us-east-1`` (then no passphrase is needed).
 - The policy packs in ``policies/`` run on ``up`` and ``preview`` once that directory holds a pack.
 - The engine's events stream to the orchestrator as ``ResourceEvent``/``Diagnostic``/``PolicyViolation``;
   failures become one readable message (``describe_failure``).
@@ -70,14 +73,28 @@ class EngineSettings:
     backend_url: str
     secrets_provider: str = "passphrase"
     policy_packs: tuple[str, ...] = ()
+    environment: str | None = None
+    """The environment the engine runs stacks of; it chooses the secrets (see the module's docstring)."""
 
     @classmethod
-    def for_project(cls, project_dir: Path | None = None, environ: Mapping[str, str] = os.environ) -> EngineSettings:
+    def for_project(cls, project_dir: Path | None = None, environ: Mapping[str, str] = os.environ,
+                    environment: str | None = None) -> EngineSettings:
         project_dir = Path(project_dir or PROJECT_DIR).resolve()
         backend = environ.get("PULUMI_BACKEND_URL") or f"file://{project_dir / STATE_DIR}"
         policies = project_dir / POLICY_DIR
         packs = (str(policies),) if (policies / "PulumiPolicy.yaml").is_file() else ()
-        return cls(project_dir, backend, "passphrase", packs)
+        provider = environ.get(cls.variable("PULUMI_SECRETS_PROVIDER", environment)) or "passphrase"
+        return cls(project_dir, backend, provider, packs, environment)
+
+    @staticmethod
+    def variable(name: str, environment: str | None) -> str:
+        """``NAME_<ENV>``: an environment's own value of a variable (``PULUMI_CONFIG_PASSPHRASE_PROD``)."""
+        return f"{name}_{re.sub(r'[^A-Z0-9]', '_', environment.upper())}" if environment else name
+
+    def passphrase_variables(self, environ: Mapping[str, str] = os.environ) -> dict[str, str]:
+        """What the CLI gets for the passphrase: the environment's own when set (it wins over the shared one)."""
+        own = environ.get(self.variable("PULUMI_CONFIG_PASSPHRASE", self.environment)) if self.environment else None
+        return {"PULUMI_CONFIG_PASSPHRASE": own} if own else {}
 
     @property
     def state_dir(self) -> Path | None:
@@ -90,16 +107,20 @@ class EngineSettings:
     def check_secrets(self, environ: Mapping[str, str] = os.environ) -> None:
         if self.secrets_provider != "passphrase":
             return
-        if "PULUMI_CONFIG_PASSPHRASE" not in environ and "PULUMI_CONFIG_PASSPHRASE_FILE" not in environ:
+        own = self.variable("PULUMI_CONFIG_PASSPHRASE", self.environment) if self.environment else None
+        if not ({"PULUMI_CONFIG_PASSPHRASE", "PULUMI_CONFIG_PASSPHRASE_FILE", own} & set(environ)):
+            per_environment = f" or {own} (this environment's own)" if own else ""
             raise SecretsNotConfigured(
-                "PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE) is not set: the stacks' secrets "
-                "use the passphrase provider. Export it from your password manager or CI secret store; it is "
-                "never written to a file by the driver.")
+                f"PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE){per_environment} is not set: the "
+                "stacks' secrets use the passphrase provider. Export it from your password manager or CI secret "
+                "store; it is never written to a file by the driver.")
 
-    def workspace_options(self) -> dict:
-        """Keyword arguments for ``LocalWorkspace``: the project directory as it is, this backend."""
+    def workspace_options(self, environ: Mapping[str, str] = os.environ) -> dict:
+        """Keyword arguments for ``LocalWorkspace``: the project directory as it is, this backend, this
+        environment's secrets."""
         return {"work_dir": str(self.project_dir), "secrets_provider": self.secrets_provider,
-                "env_vars": {"PULUMI_BACKEND_URL": self.backend_url, "PULUMI_SKIP_UPDATE_CHECK": "true"}}
+                "env_vars": {"PULUMI_BACKEND_URL": self.backend_url, "PULUMI_SKIP_UPDATE_CHECK": "true",
+                             **self.passphrase_variables(environ)}}
 
     def operation_options(self, operation: Operation, diff: bool = False) -> dict:
         """Keyword arguments for the ``Stack`` method of ``operation``."""
@@ -347,7 +368,7 @@ class PulumiEngine:
         if self.settings.state_dir is not None:
             self.settings.state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.processes = RunningProcesses()
-        self.workspace = auto.LocalWorkspace(**self.settings.workspace_options(),
+        self.workspace = auto.LocalWorkspace(**self.settings.workspace_options(environ),
                                              pulumi_command=CancellableCommand(executable, self.processes))
         self._select_lock = threading.Lock()
 
