@@ -6,8 +6,11 @@ camelCase inputs, secrets masked), and each stack's outputs are fed to its downs
 """
 from __future__ import annotations
 
+import multiprocessing
 import os
+import pickle
 from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -163,20 +166,77 @@ def tree_order(resources: list[PlannedResource]) -> list[PlannedResource]:
     return ordered
 
 
-def plan_environment(environment: Environment, selected: list[str] | None = None) -> list[StackPlan]:
+PLAN_WORKERS_VARIABLE = "PLAN_WORKERS"
+"""Processes that evaluate independent stacks at once (default: the machine's cores; 1: in this process)."""
+
+
+def plan_environment(environment: Environment, selected: list[str] | None = None,
+                     workers: int | None = None) -> list[StackPlan]:
     """Plans ``selected`` stacks (all when None) and, to feed their stack references, their upstream stacks.
 
-    Returns the plans of the selected stacks, in dependency order."""
+    A stack starts as soon as its upstream stacks are planned; independent stacks run in parallel processes
+    (each with its own mock engine). Returns the plans of the
+    selected stacks, in dependency order, whatever order they finished in."""
     selected = selected or list(environment.stacks)
-    outputs: dict[str, dict[str, Any]] = {}
-    plans = []
-    for name in environment.dependencies(selected):
-        spec = environment.stacks[name]
-        plan = evaluate_stack(spec, {u: outputs[u] for u in spec.depends_on})
-        outputs[name] = plan.outputs
-        if name in selected:
-            plans.append(plan)
+    names = environment.dependencies(selected)
+    workers = workers or int(os.environ.get(PLAN_WORKERS_VARIABLE) or os.cpu_count() or 1)
+    if workers <= 1 or len(names) <= 1 or "forkserver" not in multiprocessing.get_all_start_methods():
+        plans: dict[str, StackPlan] = {}
+        for name in names:
+            spec = environment.stacks[name]
+            plans[name] = evaluate_stack(spec, {u: plans[u].outputs for u in spec.depends_on})
+    else:
+        plans = _plan_in_processes(environment, names, workers)
+    return [plans[name] for name in names if name in selected]
+
+
+def _plan_in_processes(environment: Environment, names: list[str], workers: int) -> dict[str, StackPlan]:
+    plans: dict[str, StackPlan] = {}
+    pending = list(names)
+    running: dict[Future, str] = {}
+    with ProcessPoolExecutor(max_workers=min(workers, len(names)),
+                             mp_context=_context()) as pool:
+        while pending or running:
+            for name in [n for n in pending if all(u in plans for u in environment.stacks[n].depends_on)]:
+                spec = environment.stacks[name]
+                running[pool.submit(_evaluate_in_child, spec, {u: plans[u].outputs for u in spec.depends_on})] = name
+                pending.remove(name)
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                name = running.pop(future)
+                failure, plan = future.result()
+                if failure is not None:
+                    for other in running:
+                        other.cancel()
+                    raise failure
+                plans[name] = plan
     return plans
+
+
+def _context() -> multiprocessing.context.BaseContext:
+    """A fork server with the programs' modules loaded: workers start with everything imported (cheap), from a
+    process that runs no threads (forking a process with threads, as test runners and the rich live view have,
+    can deadlock the child on a lock some thread held)."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["planning.offline", "programs", *[f"programs.{m}" for m in _program_modules()]])
+    return context
+
+
+def _program_modules() -> list[str]:
+    return [p.replace("-", "_") for p in programs.available()]
+
+
+def _evaluate_in_child(spec: StackSpec, upstream_outputs: dict[str, dict[str, Any]]
+                       ) -> tuple[BaseException | None, StackPlan | None]:
+    """Runs in a worker process: the program's own error comes back as itself where it can be pickled."""
+    try:
+        return None, evaluate_stack(spec, upstream_outputs)
+    except Exception as error:  # noqa: BLE001 - handed to the parent, which raises it
+        try:
+            pickle.dumps(error)
+            return error, None
+        except Exception:  # noqa: BLE001
+            return RuntimeError(f"{type(error).__name__}: {error}"), None
 
 
 def plan_document(environment: Environment, plans: list[StackPlan]) -> dict:

@@ -1,10 +1,14 @@
 """Shared fixtures: run a program under the SDK's mock engine, the way the offline plan does."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+# The test workers already use every core: plans evaluate their stacks in-process unless a test asks otherwise.
+os.environ.setdefault("PLAN_WORKERS", "1")
 
 from planning.offline import RecordingMonitor, StackPlan, evaluate_stack
 from planning.project import PROJECT, StackSpec
