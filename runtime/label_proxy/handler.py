@@ -1,9 +1,14 @@
 """Lambda behind API Gateway ``GET /detect``: labels the image at ``?imageUri=`` by calling
-the label-detector Cloud Function at ``GFUNC_URL``.
+the label-detector Cloud Function (settings: ``contract.py``).
+
+A gs:// URI is passed on only for the allow-listed buckets, for Vision to read. An http(s) image is fetched
+here, through a guard that resolves the host once, refuses private, loopback, link-local, reserved and
+metadata targets in every spelling, connects to exactly the address it checked, and checks every redirect's
+target the same way; its bytes are posted to the function.
 
 Answers ``{"imageAnalyzed", "labels", "message", "report"}`` with a status code:
-400 for a bad imageUri, the function's own 4xx passed through, 502 when the function
-fails or cannot be reached, 504 when it does not answer in time.
+400 for a bad or refused imageUri (or an image that cannot be fetched), 413 for one too large, the function's
+own 4xx passed through, 502 when the function fails or cannot be reached, 504 when it does not answer in time.
 
 With ``GCP_CREDENTIALS_SECRET_ARN`` set, the function is called with a Google ID token
 minted from the service-account key held in that Secrets Manager secret.
@@ -15,10 +20,11 @@ import logging
 import os
 import socket
 import time
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urljoin, urlsplit
 
 import boto3
 import requests
+import urllib3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from google.auth import exceptions as google_auth_exceptions
@@ -26,15 +32,24 @@ from google.auth.credentials import AnonymousCredentials
 from google.auth.transport.requests import AuthorizedSession
 from google.oauth2 import service_account
 
-FALLBACK_IMAGE_URI = "gs://cloud-samples-data/vision/label/wakeupcat.jpg"
-ALLOWED_SCHEMES = ("http", "https", "gs")
-MAX_URI_LENGTH = 2048
+try:
+    from . import contract
+except ImportError:  # deployed: the package root is this directory
+    import contract
+
+SETTINGS = contract.Settings.from_env(os.environ)
 CONNECT_TIMEOUT_SECONDS = 3.05
-# API Gateway gives up on a Lambda integration after 30 s, so waiting longer (the seed's 60 s) is pointless.
-DEFAULT_UPSTREAM_TIMEOUT_SECONDS = 25.0
 # Time kept back from the Lambda's own deadline to still answer 504 instead of being killed.
 LAMBDA_DEADLINE_MARGIN_SECONDS = 1.0
 MAX_UPSTREAM_MESSAGE_CHARS = 300
+MAX_REDIRECTS = 3
+REDIRECTS = (301, 302, 303, 307, 308)
+# Names that mean "this machine" or a cloud's metadata service whatever they resolve to where they are looked up.
+REFUSED_NAMES = ("localhost", "metadata", "metadata.google.internal", "instance-data")
+REFUSED_SUFFIXES = (".localhost", ".internal", ".local", ".home.arpa")
+# IPv6 prefixes that carry an IPv4 address in their last 32 bits: IPv4-compatible (deprecated), NAT64
+# (well-known and local-use). 6to4 and IPv4-mapped are read by ipaddress itself.
+IPV4_CARRIERS = tuple(ipaddress.ip_network(n) for n in ("::/96", "64:ff9b::/96", "64:ff9b:1::/48"))
 
 logger = logging.getLogger()
 logger.setLevel(logging.INFO)
@@ -44,8 +59,12 @@ for chatty in ("botocore", "google.auth"):
     logging.getLogger(chatty).setLevel(logging.INFO)
 
 
-class BadRequest(ValueError):
-    """The caller's request cannot be served (answered with 400)."""
+BadRequest = contract.BadImageUri
+"""The caller's request cannot be served (answered with 400)."""
+
+
+class ImageTooLarge(BadRequest):
+    """The image is larger than the function accepts (answered with 413)."""
 
 
 class Misconfigured(RuntimeError):
@@ -72,12 +91,17 @@ def requested_image_uri(event: dict) -> str:
     if len(values) > 1:
         raise BadRequest("give imageUri only once")
     uri = values[0].strip() if values else ""
-    return uri or os.environ.get("DEFAULT_IMAGE_URI") or FALLBACK_IMAGE_URI
+    return uri or SETTINGS.default_image_uri
 
 
-def literal_ip(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    """The address a host name denotes by itself, including the shorthand forms
-    resolvers accept (127.1, 0x7f000001, 2130706433); None for a DNS name."""
+# --- the SSRF guard: where an http(s) image may be fetched from ------------------------------
+
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def literal_ip(host: str) -> Address | None:
+    """The address a host name denotes by itself, including the shorthand forms resolvers accept
+    (127.1, 0x7f000001, 2130706433, 0177.0.0.1); None for a DNS name."""
     try:
         return ipaddress.ip_address(host.split("%", 1)[0])  # drop an IPv6 zone id
     except ValueError:
@@ -88,33 +112,93 @@ def literal_ip(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | Non
         return None
 
 
-def is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    if address.version == 6 and address.ipv4_mapped:
-        address = address.ipv4_mapped
+def is_public(address: Address) -> bool:
+    """Globally routable unicast, judged by the IPv4 address an IPv6 one carries, if any."""
+    if address.version == 6:
+        inner = address.ipv4_mapped or address.sixtofour or next(
+            (ipaddress.IPv4Address(int(address) & 0xFFFFFFFF) for net in IPV4_CARRIERS if address in net), None)
+        if inner is not None:
+            return is_public(inner)
     return address.is_global and not address.is_multicast
 
 
-def validate_image_uri(uri: str) -> None:
-    """Raise BadRequest unless uri is an http(s)/gs URI whose host is not a literal
-    private, loopback, link-local or reserved address (SSRF guard)."""
-    if len(uri) > MAX_URI_LENGTH:
-        raise BadRequest(f"imageUri is longer than {MAX_URI_LENGTH} characters")
+def resolve(host: str, port: int) -> list[Address]:
+    """Every address the resolver gives for host (the system's resolver, as the connection would use)."""
     try:
-        parts = urlsplit(uri)
-        host = parts.hostname
-    except ValueError as error:
-        raise BadRequest(f"imageUri is not a valid URI: {error}") from None
-    if parts.scheme.lower() not in ALLOWED_SCHEMES:
-        raise BadRequest("imageUri must use http://, https:// or gs://")
-    if not host:
-        raise BadRequest("imageUri has no host (or bucket)")
-    if parts.scheme.lower() == "gs":
-        return
-    if host == "localhost" or host.endswith(".localhost"):
-        raise BadRequest("imageUri must not point at this machine")
-    address = literal_ip(host)
-    if address is not None and not is_public(address):
-        raise BadRequest(f"imageUri must not point at a private or reserved address ({address})")
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError):
+        raise BadRequest(f"imageUri's host {host} does not resolve") from None
+    return [ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos]
+
+
+def checked_address(host: str, port: int) -> Address:
+    """The address to connect to for host: refused unless the name and every address it resolves to are
+    public. The connection uses this very address, so a second lookup (DNS rebinding) cannot move it."""
+    name = host.strip("[]").rstrip(".").lower()
+    if name in REFUSED_NAMES or name.endswith(REFUSED_SUFFIXES):
+        raise BadRequest(f"imageUri must not point at this machine or a metadata service ({name})")
+    literal = literal_ip(name)
+    addresses = [literal] if literal is not None else resolve(name, port)
+    refused = [a for a in addresses if not is_public(a)]
+    if refused or not addresses:
+        raise BadRequest(f"imageUri must not point at a private or reserved address ({refused[0] if refused else name})")
+    return addresses[0]
+
+
+class GuardedConnection(urllib3.connection.HTTPConnection):
+    def _new_conn(self):
+        host = self._dns_host
+        self._dns_host = str(checked_address(host, self.port))
+        try:
+            return super()._new_conn()
+        finally:
+            self._dns_host = host  # TLS still checks the certificate against the name
+
+
+class GuardedTlsConnection(GuardedConnection, urllib3.connection.HTTPSConnection):
+    pass
+
+
+class GuardedPool(urllib3.HTTPConnectionPool):
+    ConnectionCls = GuardedConnection
+
+
+class GuardedTlsPool(urllib3.HTTPSConnectionPool):
+    ConnectionCls = GuardedTlsConnection
+
+
+IMAGES = urllib3.PoolManager(num_pools=4, retries=False)
+IMAGES.pool_classes_by_scheme = {"http": GuardedPool, "https": GuardedTlsPool}
+
+
+def fetch_image(uri: str, seconds: float) -> bytes:
+    """The image's bytes, through the guard on every hop: each redirect's target is checked as the first."""
+    timeout = urllib3.Timeout(connect=min(CONNECT_TIMEOUT_SECONDS, seconds), read=seconds)
+    for _ in range(MAX_REDIRECTS + 1):
+        scheme, _host = contract.check_image_uri(uri, None)
+        if scheme == "gs":
+            raise BadRequest("imageUri redirects to gs://, which is not fetched")
+        try:
+            response = IMAGES.request("GET", uri, redirect=False, preload_content=False, timeout=timeout,
+                                      headers={"Accept": "image/*"})
+        except urllib3.exceptions.HTTPError as error:
+            raise BadRequest(f"imageUri could not be fetched ({type(error).__name__})") from None
+        try:
+            if response.status in REDIRECTS and response.headers.get("Location"):
+                uri = urljoin(uri, response.headers["Location"])
+                continue
+            if response.status != 200:
+                raise BadRequest(f"imageUri answered HTTP {response.status}")
+            content = response.read(SETTINGS.max_image_bytes + 1)
+            if len(content) > SETTINGS.max_image_bytes:
+                raise ImageTooLarge(f"the image is larger than {SETTINGS.max_image_bytes} bytes")
+            return content
+        except urllib3.exceptions.HTTPError as error:
+            raise BadRequest(f"imageUri could not be read ({type(error).__name__})") from None
+        finally:
+            response.close()  # a new host each time: nothing to keep alive, and no unread body left behind
+            response.release_conn()
+    raise BadRequest(f"imageUri redirects more than {MAX_REDIRECTS} times")
 
 
 def loggable(uri: str | None) -> str:
@@ -132,9 +216,9 @@ _session: AuthorizedSession | None = None
 
 
 def function_url() -> str:
-    url = os.environ.get("GFUNC_URL", "")
+    url = SETTINGS.function_url
     if not url.startswith(("https://", "http://")):
-        raise Misconfigured("GFUNC_URL is not set to the function's URL")
+        raise Misconfigured(f"{contract.ENV_FUNCTION_URL} is not set to the function's URL")
     return url
 
 
@@ -163,7 +247,7 @@ def upstream_session() -> AuthorizedSession:
     global _session
     if _session is None:
         audience = function_url()
-        secret_arn = os.environ.get("GCP_CREDENTIALS_SECRET_ARN")
+        secret_arn = SETTINGS.credentials_secret_arn
         if secret_arn:
             credentials = service_account.IDTokenCredentials.from_service_account_info(
                 load_service_account_key(secret_arn), target_audience=audience
@@ -177,7 +261,7 @@ def upstream_session() -> AuthorizedSession:
 
 def time_budget(context) -> float:
     """Seconds the call to the function may take, bounded by what is left of this invocation."""
-    budget = float(os.environ.get("GFUNC_TIMEOUT_SECONDS", DEFAULT_UPSTREAM_TIMEOUT_SECONDS))
+    budget = SETTINGS.upstream_timeout_seconds
     remaining_ms = getattr(context, "get_remaining_time_in_millis", None)
     if remaining_ms is not None:
         budget = min(budget, remaining_ms() / 1000 - LAMBDA_DEADLINE_MARGIN_SECONDS)
@@ -249,30 +333,37 @@ def answer_from_upstream(image_uri: str, response: requests.Response) -> dict:
 
 def handler(event, context):
     image_uri = None
+    started = time.monotonic()
+    budget = time_budget(context)
     try:
         image_uri = requested_image_uri(event)
-        validate_image_uri(image_uri)
+        scheme, _ = contract.check_image_uri(image_uri, SETTINGS.gs_buckets)
         session = upstream_session()
         url = function_url()
+        # gs:// (allow-listed buckets) is read by Vision; anything else is fetched here, behind the guard,
+        # so neither a DNS name nor a redirect can lead Vision's or our fetch to a private target.
+        image = None if scheme == "gs" else fetch_image(image_uri, budget)
+    except ImageTooLarge as error:
+        return respond(413, image_uri, str(error))
     except BadRequest as error:
         return respond(400, image_uri, str(error))
     except Misconfigured as error:
         logger.error("proxy misconfigured: %s", error)
         return respond(500, image_uri, "the proxy is misconfigured; see its log")
 
-    budget = time_budget(context)
-    started = time.monotonic()
+    remaining = max(budget - (time.monotonic() - started), 0.1)
+    timeouts = {"timeout": (min(CONNECT_TIMEOUT_SECONDS, remaining), remaining), "max_allowed_time": remaining,
+                "allow_redirects": False}
+    called = time.monotonic()
     try:
-        response = session.get(
-            url,
-            params={"imageUri": image_uri},
-            timeout=(min(CONNECT_TIMEOUT_SECONDS, budget), budget),
-            max_allowed_time=budget,
-            allow_redirects=False,
-        )
+        if image is None:
+            response = session.get(url, params={"imageUri": image_uri}, **timeouts)
+        else:
+            response = session.post(url, data=image, headers={"Content-Type": "application/octet-stream"},
+                                    **timeouts)
     except requests.Timeout:
-        logger.warning("label detector timed out after %.1f s for %s", time.monotonic() - started, loggable(image_uri))
-        return respond(504, image_uri, f"the label detector did not answer within {budget:.1f} s")
+        logger.warning("label detector timed out after %.1f s for %s", time.monotonic() - called, loggable(image_uri))
+        return respond(504, image_uri, f"the label detector did not answer within {remaining:.1f} s")
     except requests.RequestException as error:
         logger.warning("label detector unreachable for %s: %s", loggable(image_uri), type(error).__name__)
         return respond(502, image_uri, "the label detector could not be reached")
@@ -282,6 +373,6 @@ def handler(event, context):
 
     logger.info(
         "label detector answered HTTP %s in %.2f s for %s",
-        response.status_code, time.monotonic() - started, loggable(image_uri),
+        response.status_code, time.monotonic() - called, loggable(image_uri),
     )
     return answer_from_upstream(image_uri, response)
