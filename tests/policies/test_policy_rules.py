@@ -318,6 +318,22 @@ def log_group(name: str, retention=30, **props) -> Resource:
                **extra, **props)
 
 
+REST_RESOURCE = "aws:apigateway/resource:Resource"
+
+
+def http_route(stack: str, route_key: str, authorization: str | None) -> Resource:
+    props = {"routeKey": route_key, "apiId": "a1b2c3", **({"authorizationType": authorization} if authorization else {})}
+    return Resource("aws:apigatewayv2/route:Route", "route", props,
+                    urn=f"urn:pulumi:{stack}::cloud-patterns::aws:apigatewayv2/route:Route::route")
+
+
+def rest_method(stack: str, http_method: str, authorization: str, resource_id: str, **props) -> Resource:
+    return Resource("aws:apigateway/method:Method", f"{http_method.lower()}-method",
+                    {"httpMethod": http_method, "authorization": authorization, "resourceId": resource_id,
+                     "restApi": "api-1", **props},
+                    urn=f"urn:pulumi:{stack}::cloud-patterns::aws:apigateway/method:Method::{http_method.lower()}")
+
+
 FAILING_STACKS = [
     ("s3-public-access-blocked", [bucket()], "videos: no aws.s3.BucketPublicAccessBlock"),
     ("s3-public-access-blocked", [bucket(), public_access_block("videos", blockPublicPolicy=False)],
@@ -356,6 +372,13 @@ FAILING_STACKS = [
          "loggingConfig": [f"urn:pulumi:dev::cloud-patterns::{rules.LOG_GROUP}::logs"]}),
       log_group("logs", retention=0)],
      "its log group logs keeps logs forever"),
+    ("api-route-authorized", [http_route("dev-label-proxy", "GET /detect", "NONE")],
+     "GET /detect has authorization NONE, so anyone may call it"),
+    ("api-route-authorized", [http_route("dev-label-proxy", "GET /public", None)],  # NONE is the provider's default
+     "GET /public has authorization NONE"),  # public in *-secure-api stacks only
+    ("api-route-authorized", [rest_method("dev-legacy", "POST", "NONE", resource_id="r-1"),
+                              res(REST_RESOURCE, "items", id="r-1", path="/items")],
+     "POST /items has authorization NONE"),
 ]
 
 PASSING_STACKS = [
@@ -386,6 +409,11 @@ PASSING_STACKS = [
     ("lambda-log-group-retention",
      [function(loggingConfig={"logGroup": UNKNOWN}, dependencies={
          "loggingConfig": [f"urn:pulumi:dev::cloud-patterns::{rules.LOG_GROUP}::logs"]}), log_group("logs")]),
+    ("api-route-authorized", [http_route("dev-label-proxy", "GET /detect", "AWS_IAM"),
+                              http_route("prod-secure-api", "GET /private", "JWT")]),
+    ("api-route-authorized", [http_route("dev-secure-api", "GET /public", "NONE")]),  # listed as public
+    ("api-route-authorized", [rest_method("dev-legacy", "GET", "NONE", resource_id="root-1", apiKeyRequired=True),
+                              rest_method("dev-legacy", "POST", "AWS_IAM", resource_id="root-1")]),
 ]
 
 
