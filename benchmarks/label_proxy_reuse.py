@@ -46,12 +46,13 @@ CONTEXT = SimpleNamespace(aws_request_id="bench", get_remaining_time_in_millis=l
 
 
 def load_proxy():
+    import runtime.label_proxy.guard as guard
     import runtime.label_proxy.handler as handler_module
 
-    proxy = importlib.reload(handler_module)
-    judged, loopback = proxy.is_public, ipaddress.ip_address("127.0.0.1")
-    proxy.is_public = lambda address: address == loopback or judged(address)  # the image host's address only
-    return proxy
+    if not hasattr(guard, "judged_is_public"):  # let the image host's address through, once
+        guard.judged_is_public, loopback = guard.is_public, ipaddress.ip_address("127.0.0.1")
+        guard.is_public = lambda address: address == loopback or guard.judged_is_public(address)
+    return importlib.reload(handler_module)
 
 
 def run(invocations: int, fresh_container_each_time: bool, image_uri: str) -> list[float]:

@@ -14,17 +14,14 @@ With ``GCP_CREDENTIALS_SECRET_ARN`` set, the function is called with a Google ID
 minted from the service-account key held in that Secrets Manager secret.
 """
 
-import ipaddress
 import json
 import logging
 import os
-import socket
 import time
-from urllib.parse import parse_qs, urljoin, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import boto3
 import requests
-import urllib3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from google.auth import exceptions as google_auth_exceptions
@@ -33,24 +30,15 @@ from google.auth.transport.requests import AuthorizedSession
 from google.oauth2 import service_account
 
 try:
-    from . import contract
+    from . import contract, guard
 except ImportError:  # deployed: the package root is this directory
     import contract
+    import guard
 
 SETTINGS = contract.Settings.from_env(os.environ)
-CONNECT_TIMEOUT_SECONDS = 3.05
 # Time kept back from the Lambda's own deadline to still answer 504 instead of being killed.
 LAMBDA_DEADLINE_MARGIN_SECONDS = 1.0
 MAX_UPSTREAM_MESSAGE_CHARS = 300
-MAX_REDIRECTS = 3
-REDIRECTS = (301, 302, 303, 307, 308)
-# Names that mean "this machine" or a cloud's metadata service whatever they resolve to where they are looked up.
-REFUSED_NAMES = ("localhost", "metadata", "metadata.google.internal", "instance-data")
-REFUSED_SUFFIXES = (".localhost", ".internal", ".local", ".home.arpa")
-# IPv6 prefixes that carry an IPv4 address in their last 32 bits: IPv4-compatible (deprecated), NAT64
-# (well-known and local-use). 6to4 and IPv4-mapped are read by ipaddress itself.
-IPV4_CARRIERS = tuple(ipaddress.ip_network(n) for n in ("::/96", "64:ff9b::/96", "64:ff9b:1::/48"))
-
 logger = logging.getLogger()
 logger.setLevel(logging.INFO)
 # Their DEBUG output includes response bodies (the secret's key, tokens): keep them at INFO
@@ -61,10 +49,8 @@ for chatty in ("botocore", "google.auth"):
 
 BadRequest = contract.BadImageUri
 """The caller's request cannot be served (answered with 400)."""
-
-
-class ImageTooLarge(BadRequest):
-    """The image is larger than the function accepts (answered with 413)."""
+ImageTooLarge = guard.ImageTooLarge
+"""The image is larger than the function accepts (answered with 413)."""
 
 
 class Misconfigured(RuntimeError):
@@ -92,113 +78,6 @@ def requested_image_uri(event: dict) -> str:
         raise BadRequest("give imageUri only once")
     uri = values[0].strip() if values else ""
     return uri or SETTINGS.default_image_uri
-
-
-# --- the SSRF guard: where an http(s) image may be fetched from ------------------------------
-
-Address = ipaddress.IPv4Address | ipaddress.IPv6Address
-
-
-def literal_ip(host: str) -> Address | None:
-    """The address a host name denotes by itself, including the shorthand forms resolvers accept
-    (127.1, 0x7f000001, 2130706433, 0177.0.0.1); None for a DNS name."""
-    try:
-        return ipaddress.ip_address(host.split("%", 1)[0])  # drop an IPv6 zone id
-    except ValueError:
-        pass
-    try:
-        return ipaddress.IPv4Address(socket.inet_aton(host))
-    except OSError:
-        return None
-
-
-def is_public(address: Address) -> bool:
-    """Globally routable unicast, judged by the IPv4 address an IPv6 one carries, if any."""
-    if address.version == 6:
-        inner = address.ipv4_mapped or address.sixtofour or next(
-            (ipaddress.IPv4Address(int(address) & 0xFFFFFFFF) for net in IPV4_CARRIERS if address in net), None)
-        if inner is not None:
-            return is_public(inner)
-    return address.is_global and not address.is_multicast
-
-
-def resolve(host: str, port: int) -> list[Address]:
-    """Every address the resolver gives for host (the system's resolver, as the connection would use)."""
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError):
-        raise BadRequest(f"imageUri's host {host} does not resolve") from None
-    return [ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos]
-
-
-def checked_address(host: str, port: int) -> Address:
-    """The address to connect to for host: refused unless the name and every address it resolves to are
-    public. The connection uses this very address, so a second lookup (DNS rebinding) cannot move it."""
-    name = host.strip("[]").rstrip(".").lower()
-    if name in REFUSED_NAMES or name.endswith(REFUSED_SUFFIXES):
-        raise BadRequest(f"imageUri must not point at this machine or a metadata service ({name})")
-    literal = literal_ip(name)
-    addresses = [literal] if literal is not None else resolve(name, port)
-    refused = [a for a in addresses if not is_public(a)]
-    if refused or not addresses:
-        raise BadRequest(f"imageUri must not point at a private or reserved address ({refused[0] if refused else name})")
-    return addresses[0]
-
-
-class GuardedConnection(urllib3.connection.HTTPConnection):
-    def _new_conn(self):
-        host = self._dns_host
-        self._dns_host = str(checked_address(host, self.port))
-        try:
-            return super()._new_conn()
-        finally:
-            self._dns_host = host  # TLS still checks the certificate against the name
-
-
-class GuardedTlsConnection(GuardedConnection, urllib3.connection.HTTPSConnection):
-    pass
-
-
-class GuardedPool(urllib3.HTTPConnectionPool):
-    ConnectionCls = GuardedConnection
-
-
-class GuardedTlsPool(urllib3.HTTPSConnectionPool):
-    ConnectionCls = GuardedTlsConnection
-
-
-IMAGES = urllib3.PoolManager(num_pools=4, retries=False)
-IMAGES.pool_classes_by_scheme = {"http": GuardedPool, "https": GuardedTlsPool}
-
-
-def fetch_image(uri: str, seconds: float) -> bytes:
-    """The image's bytes, through the guard on every hop: each redirect's target is checked as the first."""
-    timeout = urllib3.Timeout(connect=min(CONNECT_TIMEOUT_SECONDS, seconds), read=seconds)
-    for _ in range(MAX_REDIRECTS + 1):
-        scheme, _host = contract.check_image_uri(uri, None)
-        if scheme == "gs":
-            raise BadRequest("imageUri redirects to gs://, which is not fetched")
-        try:
-            response = IMAGES.request("GET", uri, redirect=False, preload_content=False, timeout=timeout,
-                                      headers={"Accept": "image/*"})
-        except urllib3.exceptions.HTTPError as error:
-            raise BadRequest(f"imageUri could not be fetched ({type(error).__name__})") from None
-        try:
-            if response.status in REDIRECTS and response.headers.get("Location"):
-                uri = urljoin(uri, response.headers["Location"])
-                continue
-            if response.status != 200:
-                raise BadRequest(f"imageUri answered HTTP {response.status}")
-            content = response.read(SETTINGS.max_image_bytes + 1)
-            if len(content) > SETTINGS.max_image_bytes:
-                raise ImageTooLarge(f"the image is larger than {SETTINGS.max_image_bytes} bytes")
-            return content
-        except urllib3.exceptions.HTTPError as error:
-            raise BadRequest(f"imageUri could not be read ({type(error).__name__})") from None
-        finally:
-            response.close()  # a new host each time: nothing to keep alive, and no unread body left behind
-            response.release_conn()
-    raise BadRequest(f"imageUri redirects more than {MAX_REDIRECTS} times")
 
 
 def loggable(uri: str | None) -> str:
@@ -342,7 +221,7 @@ def handler(event, context):
         url = function_url()
         # gs:// (allow-listed buckets) is read by Vision; anything else is fetched here, behind the guard,
         # so neither a DNS name nor a redirect can lead Vision's or our fetch to a private target.
-        image = None if scheme == "gs" else fetch_image(image_uri, budget)
+        image = None if scheme == "gs" else guard.fetch_image(image_uri, budget, SETTINGS.max_image_bytes)
     except ImageTooLarge as error:
         return respond(413, image_uri, str(error))
     except BadRequest as error:
@@ -352,7 +231,7 @@ def handler(event, context):
         return respond(500, image_uri, "the proxy is misconfigured; see its log")
 
     remaining = max(budget - (time.monotonic() - started), 0.1)
-    timeouts = {"timeout": (min(CONNECT_TIMEOUT_SECONDS, remaining), remaining), "max_allowed_time": remaining,
+    timeouts = {"timeout": (min(guard.CONNECT_TIMEOUT_SECONDS, remaining), remaining), "max_allowed_time": remaining,
                 "allow_redirects": False}
     called = time.monotonic()
     try:

@@ -42,7 +42,7 @@ INTENDED: tuple[Intended, ...] = (
     Intended("*-label-detector", "*gcp:cloudfunctionsv2/function:Function::*-label-detector", "inputs.buildConfig",
              "hardening: the build reads the new source object"),
     Intended("*-label-proxy", "*aws:lambda/function:Function::*-label-proxy", "inputs.code",
-             "architecture: the handler's package holds its contract.py"),
+             "architecture: the handler's package holds its contract.py, and the SSRF guard in guard.py"),
     Intended("*-label-proxy", "*aws:lambda/function:Function::*-label-proxy", "inputs.environment",
              "hardening: ALLOWED_GS_BUCKETS (the gs:// allow-list) and MAX_IMAGE_BYTES (the proxy fetches http(s) "
              "images itself, behind its SSRF guard)"),

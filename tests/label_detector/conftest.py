@@ -109,8 +109,8 @@ def loopback_host_allowed(monkeypatch):
     exactly 127.0.0.1 count as public for a loaded handler; everything else (127.0.0.2 included) is judged by
     the handler's own is_public, and resolution, pinning and the check of every redirect stay the handler's."""
     def allow(proxy):
-        judged = proxy.is_public
-        monkeypatch.setattr(proxy, "is_public", lambda address: address == ipaddress.ip_address("127.0.0.1")
+        judged = proxy.guard.is_public
+        monkeypatch.setattr(proxy.guard, "is_public", lambda address: address == ipaddress.ip_address("127.0.0.1")
                             or judged(address))
         return proxy
     return allow

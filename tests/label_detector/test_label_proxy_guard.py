@@ -6,11 +6,13 @@ as the first URI was."""
 import ipaddress
 import json
 import socket
+import subprocess
+import sys
 
 import pytest
 import requests
 
-from tests.label_detector.label_fakes import CAT_JPEG, ImageHost, LoopbackServer, Reply
+from tests.label_detector.label_fakes import CAT_JPEG, REPO, ImageHost, LoopbackServer, Reply
 
 
 def body(response: dict) -> dict:
@@ -224,4 +226,12 @@ def test_an_empty_allow_list_refuses_every_gs_uri(upstream, cold_proxy, api_even
     ("::", False), ("ff02::1", False), ("192.0.2.1", False), ("2001:db8::1", False),
 ])
 def test_public_means_globally_routable_unicast_judged_by_any_carried_ipv4(cold_proxy, address, public):
-    assert cold_proxy().is_public(ipaddress.ip_address(address)) is public
+    assert cold_proxy().guard.is_public(ipaddress.ip_address(address)) is public
+
+
+def test_the_handler_imports_as_lambda_loads_it_from_the_package_root():
+    # In Lambda the package root is runtime/label_proxy: handler, contract and guard are top-level modules.
+    result = subprocess.run([sys.executable, "-c", "import handler; print(handler.guard.__name__, "
+                             "handler.contract.ROUTE)"], cwd=REPO / "runtime/label_proxy", capture_output=True,
+                            text=True, timeout=60, env={"PATH": "/usr/bin:/bin", "GFUNC_URL": "https://x.example"})
+    assert (result.returncode, result.stdout.strip()) == (0, "guard GET /detect"), result.stderr

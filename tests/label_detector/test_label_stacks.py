@@ -12,10 +12,9 @@ import yaml
 from components import packaging
 from components.args import InvalidArgument
 from components.cloud_proxy import CloudProxy, CloudProxyArgs
-from components.gcp_function import GcpFunction, GcpFunctionArgs
-from components.gcp_function import PLATFORM_APIS
-from programs.common import ConfigError
+from components.gcp_function import PLATFORM_APIS, GcpFunction, GcpFunctionArgs
 from planning.mocks import SecretValue
+from programs.common import ConfigError
 from tests.conftest import run_components, run_program
 
 GCP = {"gcp:project": "labels-test", "gcp:region": "europe-west1"}

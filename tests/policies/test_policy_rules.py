@@ -322,7 +322,8 @@ REST_RESOURCE = "aws:apigateway/resource:Resource"
 
 
 def http_route(stack: str, route_key: str, authorization: str | None) -> Resource:
-    props = {"routeKey": route_key, "apiId": "a1b2c3", **({"authorizationType": authorization} if authorization else {})}
+    props = {"routeKey": route_key, "apiId": "a1b2c3",
+             **({"authorizationType": authorization} if authorization else {})}
     return Resource("aws:apigatewayv2/route:Route", "route", props,
                     urn=f"urn:pulumi:{stack}::cloud-patterns::aws:apigatewayv2/route:Route::route")
 
