@@ -1,7 +1,8 @@
 """GcpFunction: a 2nd-generation Cloud Function (HTTP) that only one dedicated caller may invoke.
 
 What it builds, in a GCP project and region:
-- the APIs the function needs (Cloud Functions, Cloud Run, Cloud Build, Artifact Registry, Vision);
+- the platform's APIs (Cloud Functions, Cloud Run, Cloud Build, Artifact Registry) and the ones the app's code
+  calls (``apis``);
 - a private source bucket holding the function's directory as a zip whose object name is the content
   hash, so any code change replaces the object and redeploys the function;
 - three service accounts: the function's own identity (no project roles; read access only to the
@@ -14,71 +15,61 @@ from __future__ import annotations
 import base64
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Optional
 
 import pulumi
 import pulumi_gcp as gcp
 
-from components import packaging, validation
+from components import packaging
+from components.args import Args, InvalidArgument, ListOf, OneOf, Text, Whole, setting, wiring
 
-REQUIRED_APIS = ("cloudfunctions.googleapis.com", "run.googleapis.com", "cloudbuild.googleapis.com",
-                 "artifactregistry.googleapis.com", "vision.googleapis.com")
+PLATFORM_APIS = ("cloudfunctions.googleapis.com", "run.googleapis.com", "cloudbuild.googleapis.com",
+                 "artifactregistry.googleapis.com")
 MEMORY_MB = (128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768)
 INGRESS = ("ALLOW_ALL", "ALLOW_INTERNAL_ONLY", "ALLOW_INTERNAL_AND_GCLB")
 RUNTIMES = ("python312", "python313")
 BUILD_ROLES = ("roles/logging.logWriter", "roles/artifactregistry.writer")
 # Service-account ids: 6-30 characters; the longest suffix added to the component's name is "-caller".
 NAME = re.compile(r"^[a-z][a-z0-9-]{4,21}[a-z0-9]$")
-BUCKET = re.compile(r"^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$")
+BUCKET = r"[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]"
+API = re.compile(r"^[a-z][a-z0-9-]*\.googleapis\.com$")
 
 
 @dataclass(frozen=True)
-class GcpFunctionArgs:
-    project: str
-    """GCP project id (the stack's ``gcp:project``)."""
-    region: str
-    """GCP region of the function and its source bucket (the stack's ``gcp:region``)."""
-    source_dir: str = "runtime/label_detector"
-    """Directory with main.py and requirements.txt, zipped as the function's source."""
-    entry_point: str = "detect"
-    runtime: str = "python312"
-    memory_mb: int = 512
-    timeout_seconds: int = 30
-    """Request timeout; Cloud Vision gets this minus 5 s, so a slow Vision call is still answered (502)."""
-    max_instances: int = 5
-    """Caps the cost of a flood of requests (each one is a billed Vision call)."""
-    min_instances: int = 0
-    ingress: str = "ALLOW_ALL"
-    """ALLOW_ALL because the caller is on AWS; who may invoke is decided by IAM (the caller account only)."""
-    default_image_uri: str = "gs://cloud-samples-data/vision/label/wakeupcat.jpg"
-    max_labels: int = 10
-    readable_buckets: Sequence[str] = ()
-    """Buckets whose gs:// images the function may read (object viewer for the function's account)."""
-    caller_key_generation: int = 1
-    """Raise by one to rotate the caller's key (a new key replaces the old one)."""
-    environment: Mapping[str, str] = field(default_factory=dict)
+class GcpFunctionArgs(Args):
+    project: str = wiring("GCP project id (the stack's ``gcp:project``).")
+    region: str = wiring("GCP region of the function and its source bucket (the stack's ``gcp:region``).")
+    source_dir: str = wiring("Directory with main.py and requirements.txt, zipped as the function's source.")
+    entry_point: str = wiring("The function in main.py that serves requests.")
+    description: str = wiring("What the function does.", default="")
+    apis: Sequence[str] = wiring("Google APIs the function's code calls (enabled in the project).", default=())
+    environment: Mapping[str, str] = wiring("The function's environment variables.", default={})
+    runtime: str = setting("python312", OneOf(*RUNTIMES), "The Python runtime.")
+    memory_mb: int = setting(512, OneOf(*MEMORY_MB), "Memory of an instance (MiB); CPU grows with it.")
+    timeout_seconds: int = setting(30, Whole(10, 3600), "How long a request may take before it is answered 504.")
+    max_instances: int = setting(5, Whole(1, 1000), "Caps the cost of a flood of requests (each one may be a "
+                                 "billed API call).")
+    min_instances: int = setting(0, Whole(0, 1000), "Instances kept warm (billed while idle); at most "
+                                 "max_instances.")
+    ingress: str = setting("ALLOW_ALL", OneOf(*INGRESS), "ALLOW_ALL when the caller is outside Google Cloud (it "
+                           "is on AWS here); who may invoke is decided by IAM (the caller account only).")
+    readable_buckets: Sequence[str] = setting(
+        [], ListOf(Text(BUCKET, "a bucket name (without gs://)")),
+        "Buckets whose objects the function may read (object viewer for the function's account).")
+    caller_key_generation: int = setting(1, Whole(1, 10**6), "Raise by one to rotate the caller's key (a new key "
+                                         "replaces the old one).")
 
-    def __post_init__(self) -> None:
-        self.validate()
-
-    def validate(self) -> None:
+    def check(self) -> None:
         if not packaging.project_path(self.source_dir).joinpath("requirements.txt").is_file():
-            raise validation.InvalidArgument("source_dir", self.source_dir, "a project directory with main.py and "
-                                             "requirements.txt")
-        validation.one_of("runtime", self.runtime, RUNTIMES)
-        validation.one_of("memory_mb", self.memory_mb, MEMORY_MB)
-        validation.in_range("timeout_seconds", self.timeout_seconds, 10, 3600)
-        validation.in_range("max_instances", self.max_instances, 1, 1000)
-        validation.in_range("min_instances", self.min_instances, 0, self.max_instances)
-        validation.one_of("ingress", self.ingress, INGRESS)
-        validation.in_range("max_labels", self.max_labels, 1, 100)
-        validation.in_range("caller_key_generation", self.caller_key_generation, 1, 10**6)
-        if not re.match(r"^(https?|gs)://.+", self.default_image_uri):
-            raise validation.InvalidArgument("default_image_uri", self.default_image_uri, "an http(s):// or gs:// URI")
-        for bucket in self.readable_buckets:
-            if not BUCKET.match(bucket):
-                raise validation.InvalidArgument("readable_buckets", bucket, "bucket names (without gs://)")
+            raise InvalidArgument("source_dir", self.source_dir, "a project directory with main.py and "
+                                  "requirements.txt")
+        if self.min_instances > self.max_instances:
+            raise InvalidArgument("min_instances", self.min_instances, f"at most max_instances "
+                                  f"({self.max_instances})")
+        for api in self.apis:
+            if not API.match(api):
+                raise InvalidArgument("apis", api, "service names such as vision.googleapis.com")
 
 
 class GcpFunction(pulumi.ComponentResource):
@@ -94,14 +85,15 @@ class GcpFunction(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: GcpFunctionArgs, opts: Optional[pulumi.ResourceOptions] = None):
         if not NAME.match(name):
-            raise validation.InvalidArgument("name", name, "6-23 lower-case letters, digits and -, starting with a "
+            raise InvalidArgument("name", name, "6-23 lower-case letters, digits and -, starting with a "
                                              "letter (service-account ids are derived from it)")
         super().__init__("cloud-patterns:gcp:GcpFunction", name, None, opts)
         self.args = args
         child = pulumi.ResourceOptions(parent=self)
 
+        apis = dict.fromkeys((*PLATFORM_APIS, *args.apis))  # in order, without repeats
         self.apis = [gcp.projects.Service(f"{name}-api-{api.split('.')[0]}", project=args.project, service=api,
-                                          disable_on_destroy=False, opts=child) for api in REQUIRED_APIS]
+                                          disable_on_destroy=False, opts=child) for api in apis]
         self.runtime_account = self._account(name, "run", "Identity of the function at run time")
         self.build_account = self._account(name, "build", "Builds the function's container")
         self.caller_account = self._account(name, "caller", "The only identity allowed to invoke the function")
@@ -129,7 +121,7 @@ class GcpFunction(pulumi.ComponentResource):
 
         self.function = gcp.cloudfunctionsv2.Function(
             name, name=name, project=args.project, location=args.region,
-            description="Labels the image at ?imageUri= with Cloud Vision",
+            description=args.description,
             build_config=gcp.cloudfunctionsv2.FunctionBuildConfigArgs(
                 runtime=args.runtime, entry_point=args.entry_point, service_account=self.build_account.id,
                 source=gcp.cloudfunctionsv2.FunctionBuildConfigSourceArgs(
@@ -140,9 +132,7 @@ class GcpFunction(pulumi.ComponentResource):
                 max_instance_count=args.max_instances, min_instance_count=args.min_instances,
                 ingress_settings=args.ingress, all_traffic_on_latest_revision=True,
                 service_account_email=self.runtime_account.email,
-                environment_variables={"DEFAULT_IMAGE_URI": args.default_image_uri,
-                                       "VISION_DEADLINE_SECONDS": str(args.timeout_seconds - 5),
-                                       "MAX_LABELS": str(args.max_labels), **args.environment}),
+                environment_variables=dict(args.environment)),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[*self.apis, *build_grants, *self.bucket_readers]))
 
         # 2nd-gen functions are Cloud Run services: invoking one is run.invoker on the service.

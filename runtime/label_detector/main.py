@@ -1,8 +1,11 @@
 """HTTP Cloud Function: Cloud Vision label detection for the image at ``?imageUri=``.
 
 Deployed as a 2nd-generation Cloud Function (Python 3.12) with entry point ``detect``.
+``GET ?imageUri=`` has Vision read the image itself (gs:// or http(s)://); ``POST`` with the image's bytes as
+the body labels those bytes (the proxy fetches http(s) images itself, behind its SSRF guard, and posts them).
 Answers ``{"imageUri": ..., "labels": [{"description": ..., "score": ...}]}``;
-400 for a URI that is not http(s):// or gs://, 502 when Cloud Vision fails.
+400 for a URI that is not http(s):// or gs:// or an empty body, 413 for a body above ``MAX_IMAGE_BYTES``,
+502 when Cloud Vision fails.
 """
 
 import functools
@@ -17,20 +20,14 @@ from google.api_core import retry as api_retry
 from google.auth import exceptions as auth_exceptions
 from google.cloud import vision
 
-DEFAULT_IMAGE_URI = os.environ.get(
-    "DEFAULT_IMAGE_URI", "gs://cloud-samples-data/vision/label/wakeupcat.jpg"
-)
-MAX_LABELS = int(os.environ.get("MAX_LABELS", "10"))
-# Must stay below the function's own timeout so a slow Vision call still gets a 502 answer.
-VISION_DEADLINE_SECONDS = float(os.environ.get("VISION_DEADLINE_SECONDS", "20"))
-MAX_URI_LENGTH = 2048
-ALLOWED_SCHEMES = ("http", "https", "gs")
+try:
+    from . import contract
+except ImportError:  # deployed: the function's directory is the source root
+    import contract
+
+SETTINGS = contract.Settings.from_env(os.environ)
 
 logger = logging.getLogger(__name__)
-
-
-class InvalidImageUri(ValueError):
-    """The caller's imageUri cannot be sent to Cloud Vision."""
 
 
 class VisionFailure(RuntimeError):
@@ -40,7 +37,7 @@ class VisionFailure(RuntimeError):
 def make_vision_client() -> vision.ImageAnnotatorClient:
     """Build the Vision client. VISION_API_ENDPOINT selects a regional endpoint
     (e.g. eu-vision.googleapis.com) or, in tests, a local fake of the Vision REST API."""
-    endpoint = os.environ.get("VISION_API_ENDPOINT")
+    endpoint = SETTINGS.vision_api_endpoint
     # REST keeps the instance light: one unary call per request gains nothing from gRPC.
     return vision.ImageAnnotatorClient(
         transport="rest",
@@ -52,22 +49,6 @@ def make_vision_client() -> vision.ImageAnnotatorClient:
 def vision_client() -> vision.ImageAnnotatorClient:
     """One client per instance, created on first use (not at cold start)."""
     return make_vision_client()
-
-
-def validate_image_uri(uri: str) -> str:
-    if len(uri) > MAX_URI_LENGTH:
-        raise InvalidImageUri(f"imageUri is longer than {MAX_URI_LENGTH} characters")
-    try:
-        parts = urlsplit(uri)
-    except ValueError as error:
-        raise InvalidImageUri(f"imageUri is not a valid URI: {error}") from None
-    if parts.scheme.lower() not in ALLOWED_SCHEMES:
-        raise InvalidImageUri("imageUri must use http://, https:// or gs://")
-    if not parts.netloc:
-        raise InvalidImageUri("imageUri has no host (or bucket)")
-    if parts.scheme.lower() == "gs" and parts.path.strip("/") == "":
-        raise InvalidImageUri("a gs:// imageUri needs an object name: gs://bucket/object")
-    return uri
 
 
 def loggable(uri: str) -> str:
@@ -84,21 +65,20 @@ def vision_message(error: api_exceptions.GoogleAPICallError) -> str:
         return error.message or str(error)
 
 
-def detect_labels(image_uri: str) -> list[dict]:
+def detect_labels(image: vision.Image) -> list[dict]:
     """Call Cloud Vision; raises VisionFailure with Vision's message on any failure."""
-    image = vision.Image(source=vision.ImageSource(image_uri=image_uri))
     transient_retry = api_retry.Retry(
         predicate=api_retry.if_transient_error,
         initial=0.25,
         maximum=2.0,
-        timeout=VISION_DEADLINE_SECONDS,
+        timeout=SETTINGS.vision_deadline_seconds,
     )
     try:
         response = vision_client().label_detection(
             image=image,
-            max_results=MAX_LABELS,
+            max_results=SETTINGS.max_labels,
             retry=transient_retry,
-            timeout=VISION_DEADLINE_SECONDS,
+            timeout=SETTINGS.vision_deadline_seconds,
         )
     except api_exceptions.GoogleAPICallError as error:
         raise VisionFailure(vision_message(error)) from error
@@ -117,18 +97,36 @@ def detect_labels(image_uri: str) -> list[dict]:
     ]
 
 
-@functions_framework.http
-def detect(request):
-    if request.method not in ("GET", "HEAD"):
-        return {"error": "use GET /?imageUri=<http(s):// or gs:// URI>"}, 405, {"Allow": "GET"}
-    image_uri = (request.args.get("imageUri") or "").strip() or DEFAULT_IMAGE_URI
+def labels_answer(image: vision.Image, image_uri: str | None, described: str):
     try:
-        validate_image_uri(image_uri)
-    except InvalidImageUri as error:
-        return {"imageUri": image_uri, "error": str(error)}, 400
-    try:
-        labels = detect_labels(image_uri)
+        labels = detect_labels(image)
     except VisionFailure as error:
-        logger.warning("Vision label detection failed for %s: %s", loggable(image_uri), error)
+        logger.warning("Vision label detection failed for %s: %s", described, error)
         return {"imageUri": image_uri, "error": f"Cloud Vision: {error}"}, 502
     return {"imageUri": image_uri, "labels": labels}, 200
+
+
+@functions_framework.http
+def detect(request):
+    if request.method == "POST":
+        return detect_posted(request)
+    if request.method not in ("GET", "HEAD"):
+        return {"error": "use GET /?imageUri=<http(s):// or gs:// URI> or POST the image"}, 405, {"Allow": "GET, POST"}
+    image_uri = (request.args.get("imageUri") or "").strip() or SETTINGS.default_image_uri
+    try:
+        contract.validate_image_uri(image_uri)
+    except contract.InvalidImageUri as error:
+        return {"imageUri": image_uri, "error": str(error)}, 400
+    return labels_answer(vision.Image(source=vision.ImageSource(image_uri=image_uri)), image_uri, loggable(image_uri))
+
+
+def detect_posted(request):
+    """The image's bytes as the body; read at most one byte past the limit, so a huge body costs nothing."""
+    if (request.content_length or 0) > contract.MAX_IMAGE_BYTES:
+        return {"imageUri": None, "error": f"the image is larger than {contract.MAX_IMAGE_BYTES} bytes"}, 413
+    content = request.stream.read(contract.MAX_IMAGE_BYTES + 1)
+    if len(content) > contract.MAX_IMAGE_BYTES:
+        return {"imageUri": None, "error": f"the image is larger than {contract.MAX_IMAGE_BYTES} bytes"}, 413
+    if not content:
+        return {"imageUri": None, "error": "POST the image's bytes as the request body"}, 400
+    return labels_answer(vision.Image(content=content), None, f"{len(content)} posted bytes")

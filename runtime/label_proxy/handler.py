@@ -1,19 +1,22 @@
 """Lambda behind API Gateway ``GET /detect``: labels the image at ``?imageUri=`` by calling
-the label-detector Cloud Function at ``GFUNC_URL``.
+the label-detector Cloud Function (settings: ``contract.py``).
+
+A gs:// URI is passed on only for the allow-listed buckets, for Vision to read. An http(s) image is fetched
+here, through a guard that resolves the host once, refuses private, loopback, link-local, reserved and
+metadata targets in every spelling, connects to exactly the address it checked, and checks every redirect's
+target the same way; its bytes are posted to the function.
 
 Answers ``{"imageAnalyzed", "labels", "message", "report"}`` with a status code:
-400 for a bad imageUri, the function's own 4xx passed through, 502 when the function
-fails or cannot be reached, 504 when it does not answer in time.
+400 for a bad or refused imageUri (or an image that cannot be fetched), 413 for one too large, the function's
+own 4xx passed through, 502 when the function fails or cannot be reached, 504 when it does not answer in time.
 
 With ``GCP_CREDENTIALS_SECRET_ARN`` set, the function is called with a Google ID token
 minted from the service-account key held in that Secrets Manager secret.
 """
 
-import ipaddress
 import json
 import logging
 import os
-import socket
 import time
 from urllib.parse import parse_qs, urlsplit
 
@@ -26,16 +29,16 @@ from google.auth.credentials import AnonymousCredentials
 from google.auth.transport.requests import AuthorizedSession
 from google.oauth2 import service_account
 
-FALLBACK_IMAGE_URI = "gs://cloud-samples-data/vision/label/wakeupcat.jpg"
-ALLOWED_SCHEMES = ("http", "https", "gs")
-MAX_URI_LENGTH = 2048
-CONNECT_TIMEOUT_SECONDS = 3.05
-# API Gateway gives up on a Lambda integration after 30 s, so waiting longer (the seed's 60 s) is pointless.
-DEFAULT_UPSTREAM_TIMEOUT_SECONDS = 25.0
+try:
+    from . import contract, guard
+except ImportError:  # deployed: the package root is this directory
+    import contract
+    import guard
+
+SETTINGS = contract.Settings.from_env(os.environ)
 # Time kept back from the Lambda's own deadline to still answer 504 instead of being killed.
 LAMBDA_DEADLINE_MARGIN_SECONDS = 1.0
 MAX_UPSTREAM_MESSAGE_CHARS = 300
-
 logger = logging.getLogger()
 logger.setLevel(logging.INFO)
 # Their DEBUG output includes response bodies (the secret's key, tokens): keep them at INFO
@@ -44,8 +47,10 @@ for chatty in ("botocore", "google.auth"):
     logging.getLogger(chatty).setLevel(logging.INFO)
 
 
-class BadRequest(ValueError):
-    """The caller's request cannot be served (answered with 400)."""
+BadRequest = contract.BadImageUri
+"""The caller's request cannot be served (answered with 400)."""
+ImageTooLarge = guard.ImageTooLarge
+"""The image is larger than the function accepts (answered with 413)."""
 
 
 class Misconfigured(RuntimeError):
@@ -72,49 +77,7 @@ def requested_image_uri(event: dict) -> str:
     if len(values) > 1:
         raise BadRequest("give imageUri only once")
     uri = values[0].strip() if values else ""
-    return uri or os.environ.get("DEFAULT_IMAGE_URI") or FALLBACK_IMAGE_URI
-
-
-def literal_ip(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    """The address a host name denotes by itself, including the shorthand forms
-    resolvers accept (127.1, 0x7f000001, 2130706433); None for a DNS name."""
-    try:
-        return ipaddress.ip_address(host.split("%", 1)[0])  # drop an IPv6 zone id
-    except ValueError:
-        pass
-    try:
-        return ipaddress.IPv4Address(socket.inet_aton(host))
-    except OSError:
-        return None
-
-
-def is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    if address.version == 6 and address.ipv4_mapped:
-        address = address.ipv4_mapped
-    return address.is_global and not address.is_multicast
-
-
-def validate_image_uri(uri: str) -> None:
-    """Raise BadRequest unless uri is an http(s)/gs URI whose host is not a literal
-    private, loopback, link-local or reserved address (SSRF guard)."""
-    if len(uri) > MAX_URI_LENGTH:
-        raise BadRequest(f"imageUri is longer than {MAX_URI_LENGTH} characters")
-    try:
-        parts = urlsplit(uri)
-        host = parts.hostname
-    except ValueError as error:
-        raise BadRequest(f"imageUri is not a valid URI: {error}") from None
-    if parts.scheme.lower() not in ALLOWED_SCHEMES:
-        raise BadRequest("imageUri must use http://, https:// or gs://")
-    if not host:
-        raise BadRequest("imageUri has no host (or bucket)")
-    if parts.scheme.lower() == "gs":
-        return
-    if host == "localhost" or host.endswith(".localhost"):
-        raise BadRequest("imageUri must not point at this machine")
-    address = literal_ip(host)
-    if address is not None and not is_public(address):
-        raise BadRequest(f"imageUri must not point at a private or reserved address ({address})")
+    return uri or SETTINGS.default_image_uri
 
 
 def loggable(uri: str | None) -> str:
@@ -132,9 +95,9 @@ _session: AuthorizedSession | None = None
 
 
 def function_url() -> str:
-    url = os.environ.get("GFUNC_URL", "")
+    url = SETTINGS.function_url
     if not url.startswith(("https://", "http://")):
-        raise Misconfigured("GFUNC_URL is not set to the function's URL")
+        raise Misconfigured(f"{contract.ENV_FUNCTION_URL} is not set to the function's URL")
     return url
 
 
@@ -163,7 +126,7 @@ def upstream_session() -> AuthorizedSession:
     global _session
     if _session is None:
         audience = function_url()
-        secret_arn = os.environ.get("GCP_CREDENTIALS_SECRET_ARN")
+        secret_arn = SETTINGS.credentials_secret_arn
         if secret_arn:
             credentials = service_account.IDTokenCredentials.from_service_account_info(
                 load_service_account_key(secret_arn), target_audience=audience
@@ -177,7 +140,7 @@ def upstream_session() -> AuthorizedSession:
 
 def time_budget(context) -> float:
     """Seconds the call to the function may take, bounded by what is left of this invocation."""
-    budget = float(os.environ.get("GFUNC_TIMEOUT_SECONDS", DEFAULT_UPSTREAM_TIMEOUT_SECONDS))
+    budget = SETTINGS.upstream_timeout_seconds
     remaining_ms = getattr(context, "get_remaining_time_in_millis", None)
     if remaining_ms is not None:
         budget = min(budget, remaining_ms() / 1000 - LAMBDA_DEADLINE_MARGIN_SECONDS)
@@ -249,30 +212,37 @@ def answer_from_upstream(image_uri: str, response: requests.Response) -> dict:
 
 def handler(event, context):
     image_uri = None
+    started = time.monotonic()
+    budget = time_budget(context)
     try:
         image_uri = requested_image_uri(event)
-        validate_image_uri(image_uri)
+        scheme, _ = contract.check_image_uri(image_uri, SETTINGS.gs_buckets)
         session = upstream_session()
         url = function_url()
+        # gs:// (allow-listed buckets) is read by Vision; anything else is fetched here, behind the guard,
+        # so neither a DNS name nor a redirect can lead Vision's or our fetch to a private target.
+        image = None if scheme == "gs" else guard.fetch_image(image_uri, budget, SETTINGS.max_image_bytes)
+    except ImageTooLarge as error:
+        return respond(413, image_uri, str(error))
     except BadRequest as error:
         return respond(400, image_uri, str(error))
     except Misconfigured as error:
         logger.error("proxy misconfigured: %s", error)
         return respond(500, image_uri, "the proxy is misconfigured; see its log")
 
-    budget = time_budget(context)
-    started = time.monotonic()
+    remaining = max(budget - (time.monotonic() - started), 0.1)
+    timeouts = {"timeout": (min(guard.CONNECT_TIMEOUT_SECONDS, remaining), remaining), "max_allowed_time": remaining,
+                "allow_redirects": False}
+    called = time.monotonic()
     try:
-        response = session.get(
-            url,
-            params={"imageUri": image_uri},
-            timeout=(min(CONNECT_TIMEOUT_SECONDS, budget), budget),
-            max_allowed_time=budget,
-            allow_redirects=False,
-        )
+        if image is None:
+            response = session.get(url, params={"imageUri": image_uri}, **timeouts)
+        else:
+            response = session.post(url, data=image, headers={"Content-Type": "application/octet-stream"},
+                                    **timeouts)
     except requests.Timeout:
-        logger.warning("label detector timed out after %.1f s for %s", time.monotonic() - started, loggable(image_uri))
-        return respond(504, image_uri, f"the label detector did not answer within {budget:.1f} s")
+        logger.warning("label detector timed out after %.1f s for %s", time.monotonic() - called, loggable(image_uri))
+        return respond(504, image_uri, f"the label detector did not answer within {remaining:.1f} s")
     except requests.RequestException as error:
         logger.warning("label detector unreachable for %s: %s", loggable(image_uri), type(error).__name__)
         return respond(502, image_uri, "the label detector could not be reached")
@@ -282,6 +252,6 @@ def handler(event, context):
 
     logger.info(
         "label detector answered HTTP %s in %.2f s for %s",
-        response.status_code, time.monotonic() - started, loggable(image_uri),
+        response.status_code, time.monotonic() - called, loggable(image_uri),
     )
     return answer_from_upstream(image_uri, response)

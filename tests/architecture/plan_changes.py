@@ -44,6 +44,27 @@ INTENDED: tuple[Intended, ...] = (
              "internet (IPv4 and IPv6) before the ephemeral-ports rule"),
     Intended("dev-network", "*aws:ec2/networkAcl:NetworkAcl::dev-public", "inputs.tags",
              "hardening: the NACL of public subnets with tasks is tagged for the policy rule that checks its ports"),
+    Intended("*-label-detector", "*gcp:storage/bucketObject:BucketObject::*-label-detector-source",
+             "inputs.[ns][ao]*", "hardening: the function's code changed (contract.py, POSTed image bytes), so its "
+                                 "content-named source zip is a new object"),
+    Intended("*-label-detector", "*gcp:cloudfunctionsv2/function:Function::*-label-detector", "inputs.buildConfig",
+             "hardening: the build reads the new source object"),
+    Intended("*-label-proxy", "*aws:lambda/function:Function::*-label-proxy", "inputs.code",
+             "architecture: the handler's package holds its contract.py, and the SSRF guard in guard.py"),
+    Intended("*-label-proxy", "*aws:lambda/function:Function::*-label-proxy", "inputs.environment",
+             "hardening: ALLOWED_GS_BUCKETS (the gs:// allow-list) and MAX_IMAGE_BYTES (the proxy fetches http(s) "
+             "images itself, behind its SSRF guard)"),
+    Intended("*-label-proxy", "*aws:lambda/layerVersion:LayerVersion::*-label-proxy-dependencies", "inputs.code",
+             "hardening: urllib3 pinned in the proxy's requirements (its guarded connection subclasses urllib3's)"),
+    Intended("dev-label-proxy", "*aws:apigatewayv2/route:Route::dev-label-proxy-detect", "inputs.authorizationType",
+             "hardening: dev's GET /detect requires SigV4-signed requests (AWS_IAM) instead of NONE"),
+    Intended("*-label-proxy", "*aws:iam/policy:Policy::*-label-proxy-invoke", "added",
+             "hardening: the managed policy callers attach to be allowed execute-api:Invoke on GET /detect"),
+    Intended("*-label-proxy", "", "outputs.invoke_policy_arn", "hardening: that policy's ARN"),
+    Intended("*-label-proxy", "*pulumi:pulumi:StackReference::alerts-stack", "added",
+             "alarms: the proxy reads the alerts stack's topic_arn"),
+    Intended("*-label-proxy", "*aws:cloudwatch/metricAlarm:MetricAlarm::*-label-proxy-[e5t]*", "added",
+             "alarms: the proxy Lambda's errors and throttles and the HTTP API's 5xx notify the topic"),
 )
 
 

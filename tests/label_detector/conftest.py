@@ -1,6 +1,7 @@
 """Fixtures for the label detector and its proxy; the fakes themselves are in label_fakes.py."""
 
 import importlib
+import ipaddress
 import json
 import os
 import subprocess
@@ -11,9 +12,14 @@ from types import SimpleNamespace
 
 import pytest
 
+from runtime.label_proxy import contract
 from tests.label_detector.label_fakes import (
+    BLANK_PNG,
+    CAT_JPEG,
     REPO,
     FakeVisionApi,
+    ImageHost,
+    Reply,
     TokenEndpoint,
     free_port,
     http_api_event,
@@ -66,21 +72,48 @@ def lambda_context():
     return SimpleNamespace(aws_request_id=str(uuid.uuid4()), get_remaining_time_in_millis=lambda: 29_000)
 
 
+TEST_BUCKETS = "photos,cloud-samples-data"
+
+
 @pytest.fixture
 def cold_proxy(monkeypatch):
     """Returns a loader that sets the Lambda's environment and imports the handler afresh,
-    as a new Lambda container would (module-level session and token cache start empty)."""
-    for name in ("GFUNC_URL", "GCP_CREDENTIALS_SECRET_ARN", "DEFAULT_IMAGE_URI", "GFUNC_TIMEOUT_SECONDS"):
+    as a new Lambda container would (module-level session and token cache start empty).
+    gs:// is allowed for the buckets ``photos`` and ``cloud-samples-data`` unless ALLOWED_GS_BUCKETS is given."""
+    for name in (contract.ENV_FUNCTION_URL, contract.ENV_CREDENTIALS_SECRET_ARN, contract.ENV_DEFAULT_IMAGE_URI,
+                 contract.ENV_UPSTREAM_TIMEOUT_SECONDS, contract.ENV_GS_BUCKETS, contract.ENV_MAX_IMAGE_BYTES):
         monkeypatch.delenv(name, raising=False)
 
     def load(**environment):
-        for name, value in environment.items():
+        for name, value in {contract.ENV_GS_BUCKETS: TEST_BUCKETS, **environment}.items():
             monkeypatch.setenv(name, str(value))
         import runtime.label_proxy.handler as handler_module
 
         return importlib.reload(handler_module)
 
     return load
+
+
+@pytest.fixture
+def images():
+    """An image host on 127.0.0.1: /cat.jpg and /blank.png are images the fake Vision API knows."""
+    with ImageHost() as host:
+        host.replies.update({"/cat.jpg": Reply(200, CAT_JPEG, headers={"Content-Type": "image/jpeg"}),
+                             "/blank.png": Reply(200, BLANK_PNG, headers={"Content-Type": "image/png"})})
+        yield host
+
+
+@pytest.fixture
+def loopback_host_allowed(monkeypatch):
+    """The test's image host listens on 127.0.0.1, which the guard refuses like any loopback address. This lets
+    exactly 127.0.0.1 count as public for a loaded handler; everything else (127.0.0.2 included) is judged by
+    the handler's own is_public, and resolution, pinning and the check of every redirect stay the handler's."""
+    def allow(proxy):
+        judged = proxy.guard.is_public
+        monkeypatch.setattr(proxy.guard, "is_public", lambda address: address == ipaddress.ip_address("127.0.0.1")
+                            or judged(address))
+        return proxy
+    return allow
 
 
 @pytest.fixture(params=["http-api-v2", "rest-api-v1"])

@@ -2,6 +2,7 @@
 Cloud Run's token check in front of the function, the Cloud Vision REST API) and builders
 for the two API Gateway event shapes. Every server is a real HTTP server on 127.0.0.1."""
 
+import base64
 import json
 import socket
 import subprocess
@@ -44,7 +45,7 @@ class Received:
 class LoopbackServer:
     """A real HTTP server on 127.0.0.1 (free port) answering through `respond(Received) -> Reply`."""
 
-    def __init__(self, respond):
+    def __init__(self, respond, host: str = "127.0.0.1"):
         self.respond = respond
         self.received: list[Received] = []
         self.released = threading.Event()  # wakes handlers that are made to stall
@@ -75,6 +76,9 @@ class LoopbackServer:
                 try:
                     self.send_response(reply.status)
                     self.send_header("Content-Type", reply.headers.get("Content-Type", content_type))
+                    for name, value in reply.headers.items():
+                        if name != "Content-Type":
+                            self.send_header(name, value)
                     self.send_header("Content-Length", str(len(body)))
                     self.end_headers()
                     self.wfile.write(body)
@@ -86,13 +90,14 @@ class LoopbackServer:
             def log_message(self, *args):
                 pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = ThreadingHTTPServer((host, 0), Handler)
         self.httpd.daemon_threads = True
         self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_port}"
+        host, port = self.httpd.server_address[:2]
+        return f"http://{host}:{port}"
 
     def __enter__(self):
         self.thread.start()
@@ -209,6 +214,7 @@ class CloudRunFront:
     def __init__(self, token_endpoint: TokenEndpoint):
         self.token_endpoint = token_endpoint
         self.expected_audience = None  # None: its own URL, as Cloud Run does
+        self.posted: list[bytes] = []
         self.server = LoopbackServer(self._serve)
 
     @property
@@ -226,7 +232,8 @@ class CloudRunFront:
             self.token_endpoint.verify_id_token(token, audience=self.expected_audience or self.url)
         except (AssertionError, jwt.InvalidTokenError):
             return Reply(401, "Your client does not have permission to the requested URL")
-        image_uri = request.query["imageUri"][0]
+        image_uri = request.query["imageUri"][0] if request.method == "GET" else None
+        self.posted.append(request.body)
         return Reply(200, {"imageUri": image_uri, "labels": [{"description": "Cat", "score": 0.97}]})
 
     def __enter__(self):
@@ -243,7 +250,12 @@ VISION_LABELS = {
     "gs://cloud-samples-data/vision/label/wakeupcat.jpg": [("Cat", 0.99), ("Sleep", 0.8)],
     "https://images.example.com/blank.png": [],
 }
+# image bytes → what the fake Cloud Vision API labels them (images sent as content)
+CAT_JPEG = b"\xff\xd8\xff\xe0 a cat, as far as the fake Vision API knows"
+BLANK_PNG = b"\x89PNG blank"
+VISION_CONTENT_LABELS = {CAT_JPEG: [("Cat", 0.9812), ("Whiskers", 0.9377), ("Mammal", 0.91)], BLANK_PNG: []}
 VISION_DENIED_URI = "https://images.example.com/denied.jpg"
+VISION_DENIED_GS_URI = "gs://photos/denied.jpg"
 VISION_UNREACHABLE_URI = "https://images.example.com/gone.jpg"
 VISION_FLAKY_URI = "https://images.example.com/flaky.jpg"
 VISION_DENIED_MESSAGE = "Cloud Vision API has not been used in project 123 before or it is disabled."
@@ -257,6 +269,7 @@ class FakeVisionApi:
     def __init__(self, token_endpoint: TokenEndpoint):
         self.token_endpoint = token_endpoint
         self.flaky_calls = 0
+        self.contents: list[bytes] = []
         self.server = LoopbackServer(self._annotate)
 
     @property
@@ -283,8 +296,15 @@ class FakeVisionApi:
         if not self._authorized(request):
             return Reply(401, {"error": {"code": 401, "message": "bad credentials", "status": "UNAUTHENTICATED"}})
         (annotate,) = json.loads(request.body)["requests"]
+        if "content" in annotate["image"]:
+            content = base64.b64decode(annotate["image"]["content"])
+            self.contents.append(content)
+            if content not in VISION_CONTENT_LABELS:
+                return Reply(200, {"responses": [{"error": {"code": 3, "message": "Bad image data."}}]})
+            return Reply(200, {"responses": [{"labelAnnotations": [
+                {"description": d, "score": score} for d, score in VISION_CONTENT_LABELS[content]]}]})
         uri = annotate["image"]["source"]["imageUri"]
-        if uri == VISION_DENIED_URI:
+        if uri in (VISION_DENIED_URI, VISION_DENIED_GS_URI):
             return Reply(403, {"error": {"code": 403, "message": VISION_DENIED_MESSAGE, "status": "PERMISSION_DENIED"}})
         if uri == VISION_UNREACHABLE_URI:
             return Reply(200, {"responses": [{"error": {"code": 7, "message": VISION_UNREACHABLE_MESSAGE}}]})
@@ -299,6 +319,28 @@ class FakeVisionApi:
         return Reply(200, {"responses": [{"labelAnnotations": [
             {"description": description, "score": score} for description, score in labels[:max_results]
         ]}]})
+
+    def __enter__(self):
+        self.server.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.__exit__(*exc)
+
+
+class ImageHost:
+    """Web servers of images on loopback: ``replies`` maps a path to what is answered there."""
+
+    def __init__(self, host: str = "127.0.0.1"):
+        self.replies: dict[str, Reply] = {}
+        self.server = LoopbackServer(lambda request: self.replies.get(request.path, Reply(404, "no such image")), host)
+
+    def url(self, path: str) -> str:
+        return f"{self.server.url}{path}"
+
+    @property
+    def received(self) -> list[Received]:
+        return self.server.received
 
     def __enter__(self):
         self.server.__enter__()

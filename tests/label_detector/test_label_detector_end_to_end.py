@@ -7,7 +7,10 @@ import time
 import pytest
 import requests
 
+from runtime.label_detector.contract import MAX_IMAGE_BYTES
 from tests.label_detector.label_fakes import (
+    CAT_JPEG,
+    VISION_DENIED_GS_URI,
     VISION_DENIED_MESSAGE,
     VISION_DENIED_URI,
     VISION_FLAKY_URI,
@@ -103,23 +106,49 @@ def test_function_keeps_one_vision_client_per_instance(label_detector_service):
 
 
 def test_function_rejects_other_methods(label_detector_service):
-    response = requests.post(label_detector_service.url, params={"imageUri": "gs://b/o.jpg"}, timeout=10)
+    response = requests.put(label_detector_service.url, params={"imageUri": "gs://b/o.jpg"}, timeout=10)
 
     assert response.status_code == 405
 
 
+def test_function_labels_posted_image_bytes(label_detector_service):
+    response = requests.post(label_detector_service.url, data=CAT_JPEG, timeout=10,
+                             headers={"Content-Type": "application/octet-stream"})
+
+    assert response.status_code == 200
+    assert response.json()["imageUri"] is None
+    assert [label["description"] for label in response.json()["labels"]] == ["Cat", "Whiskers", "Mammal"]
+    assert label_detector_service.vision_api.contents[-1] == CAT_JPEG
+
+
+@pytest.mark.parametrize("size, status", [(0, 400), (MAX_IMAGE_BYTES + 1, 413)])
+def test_function_refuses_an_empty_or_too_large_posted_image(label_detector_service, size, status):
+    calls_before = len(label_detector_service.vision_api.server.received)
+
+    response = requests.post(label_detector_service.url, data=b"x" * size, timeout=30)
+
+    assert response.status_code == status
+    assert "error" in response.json()
+    assert len(label_detector_service.vision_api.server.received) == calls_before
+
+
 # --- proxy → function over loopback ---------------------------------------------------------
+# http(s) images are fetched by the proxy (from the image host on 127.0.0.1, let through by
+# loopback_host_allowed) and posted to the function; gs:// URIs are passed on for Vision to read.
 
 
-def test_proxy_answers_the_functions_labels(cold_proxy, label_detector_service, api_event, lambda_context):
-    proxy = cold_proxy(GFUNC_URL=label_detector_service.url)
+def test_proxy_answers_the_functions_labels(
+    cold_proxy, loopback_host_allowed, images, label_detector_service, api_event, lambda_context
+):
+    proxy = loopback_host_allowed(cold_proxy(GFUNC_URL=label_detector_service.url))
+    image_uri = images.url("/cat.jpg")
 
-    response = proxy.handler(api_event("imageUri=https%3A%2F%2Fimages.example.com%2Fcat.jpg"), lambda_context)
+    response = proxy.handler(api_event(f"imageUri={requests.utils.quote(image_uri, safe='')}"), lambda_context)
 
     assert response["statusCode"] == 200
     assert response["headers"]["Content-Type"] == "application/json"
     assert body(response) == {
-        "imageAnalyzed": "https://images.example.com/cat.jpg",
+        "imageAnalyzed": image_uri,
         "labels": [
             {"description": "Cat", "score": 0.9812},
             {"description": "Whiskers", "score": 0.9377},
@@ -128,12 +157,25 @@ def test_proxy_answers_the_functions_labels(cold_proxy, label_detector_service, 
         "message": "3 labels detected",
         "report": "Cat (98%), Whiskers (94%), Mammal (91%)",
     }
+    assert label_detector_service.vision_api.contents[-1] == CAT_JPEG
+    assert [r.path for r in images.received] == ["/cat.jpg"]
 
 
-def test_proxy_reports_an_image_without_labels(cold_proxy, label_detector_service, api_event, lambda_context):
+def test_proxy_passes_a_gs_uri_for_vision_to_read(cold_proxy, label_detector_service, api_event, lambda_context):
     proxy = cold_proxy(GFUNC_URL=label_detector_service.url)
 
-    response = proxy.handler(api_event("imageUri=https://images.example.com/blank.png"), lambda_context)
+    response = proxy.handler(api_event("imageUri=gs://cloud-samples-data/vision/label/wakeupcat.jpg"), lambda_context)
+
+    assert response["statusCode"] == 200
+    assert body(response)["report"] == "Cat (99%), Sleep (80%)"
+
+
+def test_proxy_reports_an_image_without_labels(
+    cold_proxy, loopback_host_allowed, images, label_detector_service, api_event, lambda_context
+):
+    proxy = loopback_host_allowed(cold_proxy(GFUNC_URL=label_detector_service.url))
+
+    response = proxy.handler(api_event(f"imageUri={images.url('/blank.png')}"), lambda_context)
 
     assert response["statusCode"] == 200
     assert body(response)["labels"] == []
@@ -141,43 +183,42 @@ def test_proxy_reports_an_image_without_labels(cold_proxy, label_detector_servic
 
 
 def test_proxy_uses_DEFAULT_IMAGE_URI_when_imageUri_is_missing(
-    cold_proxy, label_detector_service, api_event, lambda_context
+    cold_proxy, loopback_host_allowed, images, label_detector_service, api_event, lambda_context
 ):
-    proxy = cold_proxy(GFUNC_URL=label_detector_service.url, DEFAULT_IMAGE_URI="https://images.example.com/cat.jpg")
+    proxy = loopback_host_allowed(cold_proxy(GFUNC_URL=label_detector_service.url,
+                                             DEFAULT_IMAGE_URI=images.url("/cat.jpg")))
 
     for query in (None, "imageUri="):
         response = proxy.handler(api_event(query), lambda_context)
 
         assert response["statusCode"] == 200
-        assert body(response)["imageAnalyzed"] == "https://images.example.com/cat.jpg"
+        assert body(response)["imageAnalyzed"] == images.url("/cat.jpg")
         assert body(response)["labels"][0]["description"] == "Cat"
 
 
-@pytest.mark.parametrize(
-    "image_uri, vision_message",
-    [(VISION_DENIED_URI, VISION_DENIED_MESSAGE), (VISION_UNREACHABLE_URI, VISION_UNREACHABLE_MESSAGE)],
-    ids=["api-error", "per-image-error"],
-)
 def test_proxy_turns_a_vision_error_into_502_with_its_message(
-    cold_proxy, label_detector_service, api_event, lambda_context, image_uri, vision_message
+    cold_proxy, loopback_host_allowed, images, label_detector_service, api_event, lambda_context
 ):
-    proxy = cold_proxy(GFUNC_URL=label_detector_service.url)
+    images.replies["/not-an-image.jpg"] = Reply(200, b"<html>not an image</html>")
+    proxy = loopback_host_allowed(cold_proxy(GFUNC_URL=label_detector_service.url))
+    cases = {VISION_DENIED_GS_URI: VISION_DENIED_MESSAGE, images.url("/not-an-image.jpg"): "Bad image data."}
 
-    response = proxy.handler(api_event(f"imageUri={image_uri}"), lambda_context)
+    for image_uri, vision_message in cases.items():
+        response = proxy.handler(api_event(f"imageUri={image_uri}"), lambda_context)
 
-    assert response["statusCode"] == 502
-    assert body(response) == {
-        "imageAnalyzed": image_uri,
-        "labels": [],
-        "message": f"the label detector failed (HTTP 502): Cloud Vision: {vision_message}",
-        "report": "",
-    }
+        assert response["statusCode"] == 502
+        assert body(response) == {
+            "imageAnalyzed": image_uri,
+            "labels": [],
+            "message": f"the label detector failed (HTTP 502): Cloud Vision: {vision_message}",
+            "report": "",
+        }
 
 
 def test_proxy_passes_the_functions_400_through(cold_proxy, label_detector_service, api_event, lambda_context):
     proxy = cold_proxy(GFUNC_URL=label_detector_service.url)
 
-    response = proxy.handler(api_event("imageUri=gs://bucket-only"), lambda_context)
+    response = proxy.handler(api_event("imageUri=gs://photos"), lambda_context)
 
     assert response["statusCode"] == 400
     assert body(response)["message"] == "a gs:// imageUri needs an object name: gs://bucket/object"
@@ -195,62 +236,10 @@ def upstream():
         yield server
 
 
-@pytest.mark.parametrize(
-    "image_uri",
-    [
-        "ftp://images.example.com/cat.jpg",
-        "file:///etc/passwd",
-        "javascript:alert(1)",
-        "http://127.0.0.1/cat.jpg",
-        "http://127.1:8080/cat.jpg",
-        "http://2130706433/cat.jpg",
-        "http://0x7f.0.0.1/cat.jpg",
-        "http://0.0.0.0/cat.jpg",
-        "http://localhost/cat.jpg",
-        "http://10.1.2.3/cat.jpg",
-        "http://172.16.0.9/cat.jpg",
-        "https://192.168.1.20/cat.jpg",
-        "http://100.64.0.1/cat.jpg",
-        "http://169.254.169.254/latest/meta-data/iam/security-credentials/",
-        "http://[::1]/cat.jpg",
-        "http://[::ffff:127.0.0.1]/cat.jpg",
-        "http://[fe80::1%25eth0]/cat.jpg",
-        "http://[fd00:ec2::254]/latest/meta-data/",
-        "http://240.0.0.1/cat.jpg",
-        "http://224.0.0.1/cat.jpg",
-        "http://[::1/cat.jpg",
-        "https://images.example.com/" + "a" * 2048,
-    ],
-)
-def test_proxy_rejects_unsafe_or_invalid_uris_with_400(upstream, cold_proxy, api_event, lambda_context, image_uri):
-    proxy = cold_proxy(GFUNC_URL=upstream.url)
-
-    response = proxy.handler(api_event(f"imageUri={requests.utils.quote(image_uri, safe='')}"), lambda_context)
-
-    assert response["statusCode"] == 400
-    assert body(response)["imageAnalyzed"] == image_uri
-    assert body(response)["labels"] == []
-    assert body(response)["message"].startswith("imageUri ")
-    assert upstream.received == []
-
-
-@pytest.mark.parametrize(
-    "image_uri", ["http://8.8.8.8/cat.jpg", "https://[2606:4700::1111]/cat.jpg", "gs://photos/cat.jpg"]
-)
-def test_proxy_forwards_public_addresses_and_buckets(upstream, cold_proxy, api_event, lambda_context, image_uri):
-    proxy = cold_proxy(GFUNC_URL=upstream.url)
-
-    response = proxy.handler(api_event(f"imageUri={requests.utils.quote(image_uri, safe='')}"), lambda_context)
-
-    assert response["statusCode"] == 200
-    (forwarded,) = upstream.received
-    assert forwarded.query == {"imageUri": [image_uri]}
-
-
 def test_proxy_rejects_a_repeated_imageUri(upstream, cold_proxy, api_event, lambda_context):
     proxy = cold_proxy(GFUNC_URL=upstream.url)
 
-    response = proxy.handler(api_event("imageUri=gs://a/1.jpg&imageUri=gs://a/2.jpg"), lambda_context)
+    response = proxy.handler(api_event("imageUri=gs://photos/1.jpg&imageUri=gs://photos/2.jpg"), lambda_context)
 
     assert response["statusCode"] == 400
     assert body(response)["message"] == "give imageUri only once"
@@ -265,7 +254,7 @@ def test_proxy_without_credentials_secret_sends_no_token_and_reuses_its_connecti
 ):
     proxy = cold_proxy(GFUNC_URL=upstream.url)
 
-    statuses = [proxy.handler(api_event("imageUri=gs://a/b.jpg"), lambda_context)["statusCode"] for _ in range(3)]
+    statuses = [proxy.handler(api_event("imageUri=gs://photos/b.jpg"), lambda_context)["statusCode"] for _ in range(3)]
 
     assert statuses == [200, 200, 200]
     assert [request.headers.get("authorization") for request in upstream.received] == [None] * 3
@@ -298,7 +287,7 @@ def test_proxy_maps_upstream_answers(upstream, cold_proxy, api_event, lambda_con
     upstream.reply = reply
     proxy = cold_proxy(GFUNC_URL=upstream.url)
 
-    response = proxy.handler(api_event("imageUri=gs://a/b.jpg"), lambda_context)
+    response = proxy.handler(api_event("imageUri=gs://photos/b.jpg"), lambda_context)
 
     assert (response["statusCode"], body(response)["message"]) == (status, message)
     assert body(response)["labels"] == []
@@ -310,7 +299,7 @@ def test_proxy_answers_504_when_the_function_is_too_slow(upstream, cold_proxy, a
     proxy = cold_proxy(GFUNC_URL=upstream.url, GFUNC_TIMEOUT_SECONDS=0.5)
 
     started = time.monotonic()
-    response = proxy.handler(api_event("imageUri=gs://a/b.jpg"), lambda_context)
+    response = proxy.handler(api_event("imageUri=gs://photos/b.jpg"), lambda_context)
 
     assert response["statusCode"] == 504
     assert body(response)["message"] == "the label detector did not answer within 0.5 s"
@@ -325,7 +314,7 @@ def test_proxy_keeps_the_upstream_wait_inside_the_lambdas_remaining_time(
     lambda_context.get_remaining_time_in_millis = lambda: 1_800
 
     started = time.monotonic()
-    response = proxy.handler(api_event("imageUri=gs://a/b.jpg"), lambda_context)
+    response = proxy.handler(api_event("imageUri=gs://photos/b.jpg"), lambda_context)
 
     assert response["statusCode"] == 504
     assert body(response)["message"] == "the label detector did not answer within 0.8 s"
@@ -335,7 +324,7 @@ def test_proxy_keeps_the_upstream_wait_inside_the_lambdas_remaining_time(
 def test_proxy_answers_502_when_the_function_cannot_be_reached(cold_proxy, api_event, lambda_context):
     proxy = cold_proxy(GFUNC_URL=f"http://127.0.0.1:{free_port()}/")
 
-    response = proxy.handler(api_event("imageUri=gs://a/b.jpg"), lambda_context)
+    response = proxy.handler(api_event("imageUri=gs://photos/b.jpg"), lambda_context)
 
     assert response["statusCode"] == 502
     assert body(response)["message"] == "the label detector could not be reached"
@@ -345,20 +334,24 @@ def test_proxy_without_GFUNC_URL_is_a_500(cold_proxy, monkeypatch, api_event, la
     monkeypatch.delenv("GFUNC_URL", raising=False)
     proxy = cold_proxy()
 
-    response = proxy.handler(api_event("imageUri=gs://a/b.jpg"), lambda_context)
+    response = proxy.handler(api_event("imageUri=gs://photos/b.jpg"), lambda_context)
 
     assert response["statusCode"] == 500
     assert body(response)["message"] == "the proxy is misconfigured; see its log"
 
 
-def test_proxy_logs_no_presigned_url_signature(upstream, cold_proxy, api_event, lambda_context, caplog):
-    presigned = "https://inbox.s3.amazonaws.com/cat.jpg?X-Amz-Credential=AKIAEXAMPLE&X-Amz-Signature=f00dfeed"
-    proxy = cold_proxy(GFUNC_URL=upstream.url)
+def test_proxy_logs_no_presigned_url_signature(
+    upstream, cold_proxy, loopback_host_allowed, images, api_event, lambda_context, caplog
+):
+    presigned = images.url("/cat.jpg") + "?X-Amz-Credential=AKIAEXAMPLE&X-Amz-Signature=f00dfeed"
+    proxy = loopback_host_allowed(cold_proxy(GFUNC_URL=upstream.url))
     caplog.set_level("INFO")
 
     response = proxy.handler(api_event(f"imageUri={requests.utils.quote(presigned, safe='')}"), lambda_context)
 
     assert response["statusCode"] == 200
-    assert upstream.received[0].query == {"imageUri": [presigned]}
-    assert "https://inbox.s3.amazonaws.com/cat.jpg" in caplog.text
+    assert images.received[0].query == {"X-Amz-Credential": ["AKIAEXAMPLE"], "X-Amz-Signature": ["f00dfeed"]}
+    (posted,) = upstream.received
+    assert (posted.method, posted.query, posted.body) == ("POST", {}, CAT_JPEG)
+    assert images.url("/cat.jpg") in caplog.text
     assert "f00dfeed" not in caplog.text and "AKIAEXAMPLE" not in caplog.text

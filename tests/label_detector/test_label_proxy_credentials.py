@@ -51,12 +51,12 @@ def test_id_token_is_minted_once_and_reaches_the_function_as_bearer(
     caplog.set_level(logging.DEBUG)
 
     responses = [
-        proxy.handler(api_event(f"imageUri=https://images.example.com/{n}.jpg"), lambda_context) for n in range(4)
+        proxy.handler(api_event(f"imageUri=gs://photos/{n}.jpg"), lambda_context) for n in range(4)
     ]
 
     assert [response["statusCode"] for response in responses] == [200] * 4
     assert [body(response)["imageAnalyzed"] for response in responses] == [
-        f"https://images.example.com/{n}.jpg" for n in range(4)
+        f"gs://photos/{n}.jpg" for n in range(4)
     ]
     assert body(responses[0])["labels"] == [{"description": "Cat", "score": 0.97}]
     assert token_endpoint.rejected == []

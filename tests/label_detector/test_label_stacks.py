@@ -7,12 +7,15 @@ import shutil
 import uuid
 
 import pytest
+import yaml
 
 from components import packaging
-from components.gcp_function import REQUIRED_APIS
-from programs.common import ConfigError
+from components.args import InvalidArgument
+from components.cloud_proxy import CloudProxy, CloudProxyArgs
+from components.gcp_function import PLATFORM_APIS, GcpFunction, GcpFunctionArgs
 from planning.mocks import SecretValue
-from tests.conftest import run_program
+from programs.common import ConfigError
+from tests.conftest import run_components, run_program
 
 GCP = {"gcp:project": "labels-test", "gcp:region": "europe-west1"}
 CALLER = "serviceAccount:test-label-detector-caller@labels-test.iam.gserviceaccount.com"
@@ -24,10 +27,15 @@ def plan_detector(**settings):
     return run_program("label-detector", {**GCP, "label_detector": settings})
 
 
+TOPIC_ARN = "arn:aws:sns:us-east-1:123456789012:test-alerts-5f1c2a9"
+
+
 def plan_proxy(detector_outputs=None, **settings):
     detector_outputs = detector_outputs or plan_detector().outputs
-    return run_program("label-proxy", {"label_proxy": settings}, upstream={"detector": "test-label-detector"},
-                       upstream_outputs={"test-label-detector": detector_outputs})
+    return run_program("label-proxy", {"label_proxy": settings},
+                       upstream={"detector": "test-label-detector", "alerts": "test-alerts"},
+                       upstream_outputs={"test-label-detector": detector_outputs,
+                                         "test-alerts": {"topic_arn": TOPIC_ARN}})
 
 
 def only(plan, type_token):
@@ -82,6 +90,7 @@ def test_function_settings_come_from_config(detector):
     assert service["environmentVariables"] == {
         "DEFAULT_IMAGE_URI": "gs://cloud-samples-data/vision/label/wakeupcat.jpg",
         "VISION_DEADLINE_SECONDS": "35", "MAX_LABELS": "10"}
+    assert function["description"] == "Labels the image at ?imageUri= with Cloud Vision"
     assert service["serviceAccountEmail"] == RUNTIME.split(":", 1)[1]
     build = function["buildConfig"]
     assert (build["runtime"], build["entryPoint"]) == ("python312", "detect")
@@ -107,6 +116,13 @@ def test_source_is_a_content_named_zip_of_the_function_directory(detector):
     assert storage_source["bucket"].startswith("test-label-detector-source-")
 
 
+def gcp_function(source_dir: str, **args):
+    def main():
+        GcpFunction("test-function", GcpFunctionArgs(project="labels-test", region="europe-west1",
+                                                     source_dir=source_dir, entry_point="detect", **args))
+    return run_components(main)
+
+
 def test_a_code_change_renames_the_source_object():
     scratch = packaging.BUILD_DIR / f"test-function-{uuid.uuid4().hex[:8]}"
     shutil.copytree(packaging.project_path("runtime/label_detector"), scratch,
@@ -115,18 +131,27 @@ def test_a_code_change_renames_the_source_object():
         names = []
         for code in ("def detect(request):\n    return 'one'\n", "def detect(request):\n    return 'two'\n"):
             (scratch / "main.py").write_text(code)
-            names.append(only(plan_detector(source_dir=str(scratch)), "gcp:storage/bucketObject:BucketObject")["name"])
+            names.append(only(gcp_function(str(scratch)), "gcp:storage/bucketObject:BucketObject")["name"])
     finally:
         shutil.rmtree(scratch)
     assert names[0] != names[1]
 
 
+def test_the_function_component_knows_no_app():
+    plan = gcp_function("runtime/label_detector", environment={"GREETING": "hello"}, apis=["translate.googleapis.com"])
+    function = only(plan, "gcp:cloudfunctionsv2/function:Function")
+    assert function["serviceConfig"]["environmentVariables"] == {"GREETING": "hello"}
+    services = [r.inputs["service"] for r in plan.of_type("gcp:projects/service:Service")]
+    assert sorted(services) == sorted([*PLATFORM_APIS, "translate.googleapis.com"])
+    with pytest.raises(InvalidArgument, match="apis"):
+        GcpFunctionArgs(project="p", region="r", source_dir="runtime/label_detector", entry_point="detect",
+                        apis=["vision"])
+
+
 def test_apis_are_enabled_and_left_on_at_destroy(detector):
     services = [r.inputs for r in detector.of_type("gcp:projects/service:Service")]
-    assert sorted(s["service"] for s in services) == sorted(REQUIRED_APIS)
+    assert sorted(s["service"] for s in services) == sorted([*PLATFORM_APIS, "vision.googleapis.com"])
     assert all(s["project"] == "labels-test" and s["disableOnDestroy"] is False for s in services)
-    assert {"vision.googleapis.com", "cloudfunctions.googleapis.com", "run.googleapis.com",
-            "cloudbuild.googleapis.com", "artifactregistry.googleapis.com"} == set(REQUIRED_APIS)
 
 
 def test_service_accounts_get_least_privilege(detector):
@@ -155,7 +180,9 @@ def test_caller_key_is_a_secret_output_holding_a_key_file(detector):
 @pytest.mark.parametrize("settings, key", [
     ({"ingress": "PUBLIC"}, "ingress"), ({"memory_mb": 300}, "memory_mb"), ({"timeout_seconds": 5}, "timeout_seconds"),
     ({"min_instances": 9, "max_instances": 2}, "min_instances"), ({"readable_buckets": ["gs://x"]}, "readable_buckets"),
-    ({"allow_unauthenticated": True}, "allow_unauthenticated")])
+    ({"allow_unauthenticated": True}, "allow_unauthenticated"), ({"default_image_uri": "gs://bucket-only"},
+                                                                "default_image_uri"),
+    ({"max_labels": 0}, "max_labels"), ({"source_dir": "runtime/label_proxy"}, "source_dir")])
 def test_invalid_detector_settings_are_refused(settings, key):
     with pytest.raises(ConfigError, match=f"cloud-patterns:label_detector.{key}"):
         plan_detector(**settings)
@@ -172,6 +199,9 @@ def test_lambda_gets_the_function_url_from_the_detector_stack_and_the_key_only_b
     assert variables["GFUNC_URL"] == detector.outputs["function_url"]
     assert variables["GCP_CREDENTIALS_SECRET_ARN"] == proxy.outputs["caller_key_secret_arn"]
     assert variables["GFUNC_TIMEOUT_SECONDS"] == "15"
+    assert variables["ALLOWED_GS_BUCKETS"] == "cloud-samples-data"
+    assert variables["MAX_IMAGE_BYTES"] == str(7 * 1024 * 1024)
+    assert function["description"] == "GET /detect: labels an image through the GCP label-detector function"
     assert not [value for value in variables.values() if "PRIVATE KEY" in value]
     assert only(proxy, "aws:secretsmanager/secretVersion:SecretVersion") == {
         "secretId": proxy.outputs["caller_key_secret_arn"], "secretString": "[secret]"}
@@ -225,21 +255,83 @@ def test_stage_logs_access_as_json_and_throttles(proxy):
     assert not [v for v in log_format.values() if "querystring" in v.lower() or "path" in v.lower()]
 
 
-def test_dev_style_proxy_can_be_open_but_throttled():
-    plan = plan_proxy(authorization="NONE", throttling_rate_limit=2, throttling_burst_limit=5)
-    assert only(plan, "aws:apigatewayv2/route:Route")["authorizationType"] == "NONE"
-    assert only(plan, "aws:apigatewayv2/stage:Stage")["defaultRouteSettings"]["throttlingRateLimit"] == 2
+PROJECT_DIR = packaging.PROJECT_DIR
+
+
+def stack_file_settings(stack: str) -> dict:
+    return yaml.safe_load((PROJECT_DIR / f"Pulumi.{stack}.yaml").read_text())["config"]["cloud-patterns:label_proxy"]
+
+
+@pytest.mark.parametrize("stack", ["dev-label-proxy", "prod-label-proxy"])
+def test_every_environment_requires_signed_requests(stack):
+    # dev was open (authorization NONE): anyone could drive billed Vision calls at the throttle.
+    plan = plan_proxy(**stack_file_settings(stack))
+    assert only(plan, "aws:apigatewayv2/route:Route")["authorizationType"] == "AWS_IAM"
 
 
 def test_proxy_requires_iam_auth_by_default():
     assert only(plan_proxy(), "aws:apigatewayv2/route:Route")["authorizationType"] == "AWS_IAM"
 
 
+def test_callers_get_invoke_on_this_route_only(proxy):
+    [policy] = proxy.of_type("aws:iam/policy:Policy")
+    route = only(proxy, "aws:apigatewayv2/route:Route")
+    document = json.loads(policy.inputs["policy"])
+    assert document["Statement"] == [{"Sid": "InvokeRoute", "Effect": "Allow", "Action": "execute-api:Invoke",
+                                      "Resource": f"arn:aws:execute-api:us-east-1:123456789012:{route['apiId']}"
+                                                  "/$default/GET/detect"}]
+    assert proxy.outputs["invoke_policy_arn"].startswith("arn:aws:iam::123456789012:policy/test-label-proxy-invoke")
+
+
+def test_alarms_notify_the_environments_topic(proxy):
+    alarms = {r.name: r.inputs for r in proxy.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")}
+    assert sorted(alarms) == ["test-label-proxy-5xx", "test-label-proxy-errors", "test-label-proxy-throttles"]
+    assert all(a["alarmActions"] == [TOPIC_ARN] and a["okActions"] == [TOPIC_ARN] for a in alarms.values())
+    api = only(proxy, "aws:apigatewayv2/route:Route")["apiId"]
+    five_xx = alarms["test-label-proxy-5xx"]
+    assert {k: five_xx[k] for k in ("namespace", "metricName", "dimensions", "statistic", "period", "threshold",
+                                    "comparisonOperator", "evaluationPeriods", "datapointsToAlarm")} == {
+        "namespace": "AWS/ApiGateway", "metricName": "5xx", "dimensions": {"ApiId": api, "Stage": "$default"},
+        "statistic": "Sum", "period": 60, "threshold": 5, "comparisonOperator": "GreaterThanOrEqualToThreshold",
+        "evaluationPeriods": 2, "datapointsToAlarm": 2}
+    function_name = proxy.outputs["function_name"]
+    assert {(a["namespace"], a["metricName"], a["dimensions"]["FunctionName"])
+            for name, a in alarms.items() if name != "test-label-proxy-5xx"} == {
+        ("AWS/Lambda", "Errors", function_name), ("AWS/Lambda", "Throttles", function_name)}
+    tuned = {r.name: r.inputs for r in plan_proxy(server_errors_per_minute=20).of_type(
+        "aws:cloudwatch/metricAlarm:MetricAlarm")}
+    assert tuned["test-label-proxy-5xx"]["threshold"] == 20
+
+
+def test_the_proxy_component_knows_no_app():
+    def main():
+        CloudProxy("things", CloudProxyArgs(
+            source_dir="runtime/label_proxy", route="POST /v1/things", secret_value="{}",
+            secret_arn_variable="UPSTREAM_SECRET_ARN", environment={"UPSTREAM_URL": "https://things.example.com"}))
+    plan = run_components(main)
+    route = only(plan, "aws:apigatewayv2/route:Route")
+    [route_resource] = plan.of_type("aws:apigatewayv2/route:Route")
+    assert (route_resource.name, route["routeKey"]) == ("things-v1-things", "POST /v1/things")
+    assert only(plan, "aws:lambda/permission:Permission")["sourceArn"].endswith("/*/POST/v1/things")
+    [function] = [r.inputs for r in plan.of_type("aws:lambda/function:Function")]
+    assert set(function["environment"]["variables"]) == {"UPSTREAM_URL", "UPSTREAM_SECRET_ARN"}
+    assert not plan.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")  # no topic, no alarms
+    for route_key in ("GET detect", "FETCH /x", "GET /a b"):
+        with pytest.raises(InvalidArgument, match="route"):
+            CloudProxyArgs(source_dir="runtime/label_proxy", route=route_key, secret_value="{}",
+                           secret_arn_variable="S_ARN")
+
+
 @pytest.mark.parametrize("settings, key", [
-    ({"authorization": "COGNITO"}, "authorization"), ({"timeout_seconds": 30}, "timeout_seconds"),
+    ({"authorization": "NONE"}, "authorization"), ({"authorization": "COGNITO"}, "authorization"),
+    ({"timeout_seconds": 30}, "timeout_seconds"),
     ({"timeout_seconds": 10, "upstream_timeout_seconds": 9}, "upstream_timeout_seconds"),
     ({"log_retention_days": 2}, "log_retention_days"),
-    ({"secret_recovery_window_days": 3}, "secret_recovery_window_days")])
+    ({"secret_recovery_window_days": 3}, "secret_recovery_window_days"),
+    ({"gs_buckets": ["gs://photos"]}, "gs_buckets"),
+    ({"gs_buckets": ["photos"]}, "default_image_uri"),  # the default image's bucket is no longer served
+    ({"default_image_uri": "ftp://images.example.com/cat.jpg"}, "default_image_uri"),
+    ({"server_errors_per_minute": 0}, "server_errors_per_minute"), ({"route": "GET /x"}, "route")])
 def test_invalid_proxy_settings_are_refused(settings, key):
     with pytest.raises(ConfigError, match=f"cloud-patterns:label_proxy.{key}"):
         plan_proxy(**settings)

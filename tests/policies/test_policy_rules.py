@@ -340,6 +340,23 @@ def log_group(name: str, retention=30, **props) -> Resource:
                **extra, **props)
 
 
+REST_RESOURCE = "aws:apigateway/resource:Resource"
+
+
+def http_route(stack: str, route_key: str, authorization: str | None) -> Resource:
+    props = {"routeKey": route_key, "apiId": "a1b2c3",
+             **({"authorizationType": authorization} if authorization else {})}
+    return Resource("aws:apigatewayv2/route:Route", "route", props,
+                    urn=f"urn:pulumi:{stack}::cloud-patterns::aws:apigatewayv2/route:Route::route")
+
+
+def rest_method(stack: str, http_method: str, authorization: str, resource_id: str, **props) -> Resource:
+    return Resource("aws:apigateway/method:Method", f"{http_method.lower()}-method",
+                    {"httpMethod": http_method, "authorization": authorization, "resourceId": resource_id,
+                     "restApi": "api-1", **props},
+                    urn=f"urn:pulumi:{stack}::cloud-patterns::aws:apigateway/method:Method::{http_method.lower()}")
+
+
 FAILING_STACKS = [
     ("s3-public-access-blocked", [bucket()], "videos: no aws.s3.BucketPublicAccessBlock"),
     ("s3-public-access-blocked", [bucket(), public_access_block("videos", blockPublicPolicy=False)],
@@ -381,6 +398,13 @@ FAILING_STACKS = [
     ("nacl-task-ports-closed-to-internet", [res("aws:ec2/networkAcl:NetworkAcl", "public", id="acl-1", tags={"public-tasks": "true", "app-port": "8080", "data-port": "5432"}),
                                             res("aws:ec2/networkAclRule:NetworkAclRule", "r400", networkAclId="acl-1", ruleNumber=400, egress=False, protocol="tcp", ruleAction="allow", fromPort=1024, toPort=65535, cidrBlock="0.0.0.0/0")],
      "rule 400 admits port 8080"),
+    ("api-route-authorized", [http_route("dev-label-proxy", "GET /detect", "NONE")],
+     "GET /detect has authorization NONE, so anyone may call it"),
+    ("api-route-authorized", [http_route("dev-label-proxy", "GET /public", None)],  # NONE is the provider's default
+     "GET /public has authorization NONE"),  # public in *-secure-api stacks only
+    ("api-route-authorized", [rest_method("dev-legacy", "POST", "NONE", resource_id="r-1"),
+                              res(REST_RESOURCE, "items", id="r-1", path="/items")],
+     "POST /items has authorization NONE"),
 ]
 
 PASSING_STACKS = [
@@ -415,6 +439,11 @@ PASSING_STACKS = [
                                             res("aws:ec2/networkAclRule:NetworkAclRule", "r350", networkAclId="acl-1", ruleNumber=350, egress=False, protocol="tcp", ruleAction="deny", fromPort=8080, toPort=8080, cidrBlock="0.0.0.0/0"),
                                             res("aws:ec2/networkAclRule:NetworkAclRule", "r360", networkAclId="acl-1", ruleNumber=360, egress=False, protocol="tcp", ruleAction="deny", fromPort=5432, toPort=5432, cidrBlock="0.0.0.0/0"),
                                             res("aws:ec2/networkAclRule:NetworkAclRule", "r400", networkAclId="acl-1", ruleNumber=400, egress=False, protocol="tcp", ruleAction="allow", fromPort=1024, toPort=65535, cidrBlock="0.0.0.0/0")]),
+    ("api-route-authorized", [http_route("dev-label-proxy", "GET /detect", "AWS_IAM"),
+                              http_route("prod-secure-api", "GET /private", "JWT")]),
+    ("api-route-authorized", [http_route("dev-secure-api", "GET /public", "NONE")]),  # listed as public
+    ("api-route-authorized", [rest_method("dev-legacy", "GET", "NONE", resource_id="root-1", apiKeyRequired=True),
+                              rest_method("dev-legacy", "POST", "AWS_IAM", resource_id="root-1")]),
 ]
 
 
