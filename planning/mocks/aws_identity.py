@@ -21,6 +21,13 @@ def _role_policy(m: ProviderMocks, name: str, inputs: dict) -> tuple[str, dict]:
     return f"{inputs.get('role')}:{policy_name}", {"name": policy_name}
 
 
+@shape("aws:iam/policy:Policy")
+def _policy(m: ProviderMocks, name: str, inputs: dict) -> tuple[str, dict]:
+    policy_name = autoname(name, inputs)
+    arn = f"arn:aws:iam::{ACCOUNT_ID}:policy/{inputs.get('path') or '/'}{policy_name}".replace("policy//", "policy/")
+    return arn, {"name": policy_name, "arn": arn, "policyId": f"ANPA{digest('policy', name, length=17).upper()}"}
+
+
 @call("aws:index/getCallerIdentity:getCallerIdentity")
 def _caller(m: ProviderMocks, args: dict) -> dict:
     return {"accountId": ACCOUNT_ID, "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/offline-plan",

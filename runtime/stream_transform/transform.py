@@ -1,0 +1,154 @@
+"""The record transform Firehose runs on each buffered batch: validate, delimit, drop, account for every record.
+
+For each input record the answer holds exactly one entry with its ``recordId``, in the input's order:
+
+- ``Ok``: the record decoded to a JSON object that fits the schema; its data is re-serialised on one line
+  (compact, key order kept) with the newline delimiter Firehose itself never adds.
+- ``Dropped``: valid, but a ``drop_when`` rule matches (e.g. heartbeats); Firehose discards it on purpose.
+- ``ProcessingFailed``: not base64, larger than ``max_record_bytes``, not UTF-8 JSON, not an object, not
+  fitting the schema, or its transformed data would push the answer past Lambda's 6 MB. Firehose writes the
+  original record to the error prefix (``processing-failed/``), so nothing is lost and it can be replayed.
+
+Failed and dropped entries carry empty data: Firehose keeps the original itself. Space for every record's entry
+is reserved before any data is added, so the answer always fits, however the batch is made up.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import math
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+if __package__:
+    from . import contract
+else:  # in the Lambda package this directory's files are at the root
+    import contract
+
+OK, DROPPED, FAILED = "Ok", "Dropped", "ProcessingFailed"
+INT_RANGES = {"int": (-2**31, 2**31 - 1), "bigint": (-2**63, 2**63 - 1)}
+ENVELOPE = len(json.dumps({"records": []}))
+
+
+class RecordError(ValueError):
+    """Why one record failed; the reason is logged (never the record's data)."""
+
+
+def entry_size(record_id: str, result: str, data: str) -> int:
+    """Bytes of one answer entry as ``json.dumps`` writes it (ids and base64 need no escaping), with its
+    separator in the list."""
+    return len(json.dumps({"recordId": record_id, "result": result, "data": data})) + 2
+
+
+@dataclass
+class Outcome:
+    records: list[dict[str, str]] = field(default_factory=list)
+    counts: Counter = field(default_factory=Counter)
+    reasons: Counter = field(default_factory=Counter)
+
+    def response(self) -> dict[str, list[dict[str, str]]]:
+        return {"records": self.records}
+
+
+def transform(records: Iterable[Mapping[str, Any]], settings: contract.Settings,
+              limit: int = contract.LAMBDA_RESPONSE_MAX_BYTES) -> Outcome:
+    records = list(records)
+    outcome = Outcome()
+    # Every entry fits with empty data (its worst case); what is left may carry transformed data.
+    budget = limit - ENVELOPE - sum(entry_size(str(r.get("recordId", "")), FAILED, "") for r in records)
+    drop = {name: {_match_key(v) for v in values} for name, values in settings.drop_when.items()}
+    for record in records:
+        record_id = str(record.get("recordId", ""))
+        try:
+            document = _decode(record.get("data"), settings.max_record_bytes)
+            _check(document, settings)
+            if any(_match_key(document.get(name)) in keys for name, keys in drop.items() if name in document):
+                result, data = DROPPED, ""
+            else:
+                line = json.dumps(document, separators=(",", ":"), ensure_ascii=False) + "\n"
+                result, data = OK, base64.b64encode(line.encode()).decode()
+                extra = entry_size(record_id, OK, data) - entry_size(record_id, FAILED, "")
+                if extra > budget:
+                    raise RecordError("answer would exceed the Lambda response limit")
+                budget -= extra
+        except RecordError as error:
+            result, data = FAILED, ""
+            outcome.reasons[str(error).split(":")[0]] += 1
+        outcome.records.append({"recordId": record_id, "result": result, "data": data})
+        outcome.counts[result] += 1
+    return outcome
+
+
+def _decode(data: Any, max_bytes: int) -> dict:
+    if not isinstance(data, str):
+        raise RecordError("no data")
+    try:
+        raw = base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError):
+        raise RecordError("not base64") from None
+    if len(raw) > max_bytes:
+        raise RecordError("oversize")
+    try:
+        document = json.loads(raw.decode("utf-8"), parse_constant=_no_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise RecordError("not UTF-8 JSON") from None
+    if not isinstance(document, dict):
+        raise RecordError("not a JSON object")
+    return document
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")  # json.loads would accept NaN and Infinity, which no reader does
+
+
+def _check(document: dict, settings: contract.Settings) -> None:
+    for name in settings.required:
+        if document.get(name) is None:
+            raise RecordError(f"missing required field: {name}")
+    for name, value in document.items():
+        kind = settings.columns.get(name)
+        if kind is None:
+            if not settings.allow_unknown_fields:
+                raise RecordError(f"unknown field: {name}")
+        elif value is not None and not _fits(kind, value):
+            raise RecordError(f"wrong type: {name} is not {kind}")
+
+
+def _fits(kind: str, value: Any) -> bool:
+    if kind == "string":
+        return isinstance(value, str)
+    if kind == "boolean":
+        return isinstance(value, bool)
+    if isinstance(value, bool):
+        return False
+    if kind in INT_RANGES:
+        low, high = INT_RANGES[kind]
+        return isinstance(value, int) and low <= value <= high
+    if kind == "double":
+        return isinstance(value, (int, float)) and math.isfinite(value)
+    if kind == "timestamp":  # ISO 8601 text or epoch milliseconds, the forms the OpenX JSON SerDe reads
+        return isinstance(value, int) or (isinstance(value, str) and _parses(datetime.fromisoformat, value))
+    if kind == "date":
+        return isinstance(value, str) and len(value) == 10 and _parses(date.fromisoformat, value)
+    return False
+
+
+def _parses(parse, text: str) -> bool:
+    try:
+        parse(text)
+        return True
+    except ValueError:
+        return False
+
+
+def _match_key(value: Any) -> tuple[str, Any]:
+    """Values compared by kind: true never matches 1, 1 matches 1.0."""
+    if isinstance(value, bool) or value is None:
+        return "literal", value
+    if isinstance(value, (int, float)):
+        return "number", float(value)
+    return "text", value if isinstance(value, str) else json.dumps(value, sort_keys=True)
