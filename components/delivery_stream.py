@@ -41,20 +41,19 @@ from components.args import (
     setting,
     wiring,
 )
+from components.glue import hourly_parquet_table
 from components.lambda_function import LambdaFunction, LambdaFunctionArgs
 from components.logs import log_group
 from components.storage import private_bucket
 
 PREFIX = r"[A-Za-z0-9!_.*'()-]+(/[A-Za-z0-9!_.*'()-]+)*/"
 PARTITIONS = "year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/hour=!{timestamp:HH}/"
-PARTITION_KEYS = (("year", "2020,2100", 4), ("month", "1,12", 2), ("day", "1,31", 2), ("hour", "0,23", 2))
 COMPRESSIONS = ("UNCOMPRESSED", "GZIP", "ZIP", "Snappy", "HADOOP_SNAPPY")
 CONVERSION_MIN_BUFFER_MB = 64
 LOG_STREAM = "DestinationDelivery"
 # Processor parameters Firehose defaults (and the provider does not store): passed only when they differ.
 PROCESSOR_DEFAULTS = {"NumberOfRetries": 3, "BufferSizeInMBs": 1, "BufferIntervalInSeconds": 60}
 KINESIS_ARN = r"arn:aws[a-z-]*:kinesis:[a-z0-9-]+:\d{12}:stream/[A-Za-z0-9_.-]{1,128}"
-PARQUET = "org.apache.hadoop.hive.ql.io.parquet"
 
 
 @dataclass(frozen=True)
@@ -147,9 +146,9 @@ class DeliveryStream(pulumi.ComponentResource):
             opts=child)
         self.database = self.table = None
         if args.record_format == "parquet":
-            self.database = aws.glue.CatalogDatabase(f"{name}-catalog", name=re.sub(r"\W", "_", name).lower(),
-                                                     description=f"{name}: records delivered by Firehose", opts=child)
-            self.table = self._table(name, args)
+            self.database, self.table = hourly_parquet_table(
+                name, self, re.sub(r"\W", "_", name).lower(), args.table_name, args.columns,
+                pulumi.Output.concat("s3://", self.bucket.bucket, "/", args.prefix))
 
         self.role = iam.service_role(f"{name}-firehose", "firehose.amazonaws.com",
                                      iam.policy_document(self._statements(args, region, account), self), self,
@@ -224,30 +223,6 @@ class DeliveryStream(pulumi.ComponentResource):
             cloudwatch_logging_options={"enabled": True, "log_group_name": self.log_group.name,
                                         "log_stream_name": self.log_stream.name},
             processing_configuration=processing, data_format_conversion_configuration=conversion)
-
-    def _table(self, name: str, args: DeliveryStreamArgs) -> aws.glue.CatalogTable:
-        """The records' columns, partitioned as Firehose writes them; partition projection lets Athena find new
-        hours without a crawler."""
-        location = pulumi.Output.concat("s3://", self.bucket.bucket, "/", args.prefix)
-        projection = {"projection.enabled": "true"}
-        for key, values, digits in PARTITION_KEYS:
-            projection |= {f"projection.{key}.type": "integer", f"projection.{key}.range": values,
-                           f"projection.{key}.digits": str(digits)}
-        return aws.glue.CatalogTable(
-            f"{name}-table", name=args.table_name, database_name=self.database.name, table_type="EXTERNAL_TABLE",
-            parameters={"classification": "parquet", "EXTERNAL": "TRUE", **projection,
-                        "storage.location.template": pulumi.Output.concat(
-                            location, "year=${year}/month=${month}/day=${day}/hour=${hour}/")},
-            partition_keys=[aws.glue.CatalogTablePartitionKeyArgs(name=key, type="string")
-                            for key, _, _ in PARTITION_KEYS],
-            storage_descriptor=aws.glue.CatalogTableStorageDescriptorArgs(
-                location=location, input_format=f"{PARQUET}.MapredParquetInputFormat",
-                output_format=f"{PARQUET}.MapredParquetOutputFormat",
-                ser_de_info=aws.glue.CatalogTableStorageDescriptorSerDeInfoArgs(
-                    serialization_library=f"{PARQUET}.serde.ParquetHiveSerDe"),
-                columns=[aws.glue.CatalogTableStorageDescriptorColumnArgs(name=column, type=kind)
-                         for column, kind in args.columns]),
-            opts=pulumi.ResourceOptions(parent=self))
 
     def _alarms(self, name: str, args: DeliveryStreamArgs) -> list[aws.cloudwatch.MetricAlarm]:
         if args.alarm_topic_arn is None:

@@ -41,10 +41,20 @@ class RecordError(ValueError):
     """Why one record failed; the reason is logged (never the record's data)."""
 
 
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")  # json.loads would accept NaN and Infinity, which no reader does
+
+
+# One answer entry is {"recordId": <id as JSON>, "result": "<result>", "data": "<base64>"} followed by ", " in the
+# list: result and base64 need no escaping, so its size is this much plus the lengths of the three values.
+ENTRY = len(json.dumps({"recordId": "", "result": "", "data": ""})) - len('""') + len(", ")
+DECODER = json.JSONDecoder(parse_constant=_no_constant)
+LINE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
 def entry_size(record_id: str, result: str, data: str) -> int:
-    """Bytes of one answer entry as ``json.dumps`` writes it (ids and base64 need no escaping), with its
-    separator in the list."""
-    return len(json.dumps({"recordId": record_id, "result": result, "data": data})) + 2
+    """Bytes of one answer entry as ``json.dumps`` writes it, with its separator in the list."""
+    return ENTRY + len(json.dumps(record_id)) + len(result) + len(data)
 
 
 @dataclass
@@ -62,19 +72,18 @@ def transform(records: Iterable[Mapping[str, Any]], settings: contract.Settings,
     records = list(records)
     outcome = Outcome()
     # Every entry fits with empty data (its worst case); what is left may carry transformed data.
-    budget = limit - ENVELOPE - sum(entry_size(str(r.get("recordId", "")), FAILED, "") for r in records)
+    ids = [str(r.get("recordId", "")) for r in records]
+    budget = limit - ENVELOPE - sum(entry_size(record_id, FAILED, "") for record_id in ids)
     drop = {name: {_match_key(v) for v in values} for name, values in settings.drop_when.items()}
-    for record in records:
-        record_id = str(record.get("recordId", ""))
+    for record, record_id in zip(records, ids):
         try:
             document = _decode(record.get("data"), settings.max_record_bytes)
             _check(document, settings)
             if any(_match_key(document.get(name)) in keys for name, keys in drop.items() if name in document):
                 result, data = DROPPED, ""
             else:
-                line = json.dumps(document, separators=(",", ":"), ensure_ascii=False) + "\n"
-                result, data = OK, base64.b64encode(line.encode()).decode()
-                extra = entry_size(record_id, OK, data) - entry_size(record_id, FAILED, "")
+                result, data = OK, base64.b64encode((LINE(document) + "\n").encode()).decode()
+                extra = len(data) + len(OK) - len(FAILED)  # over the entry reserved for it
                 if extra > budget:
                     raise RecordError("answer would exceed the Lambda response limit")
                 budget -= extra
@@ -96,16 +105,12 @@ def _decode(data: Any, max_bytes: int) -> dict:
     if len(raw) > max_bytes:
         raise RecordError("oversize")
     try:
-        document = json.loads(raw.decode("utf-8"), parse_constant=_no_constant)
+        document = DECODER.decode(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise RecordError("not UTF-8 JSON") from None
     if not isinstance(document, dict):
         raise RecordError("not a JSON object")
     return document
-
-
-def _no_constant(name: str) -> None:
-    raise ValueError(f"{name} is not JSON")  # json.loads would accept NaN and Infinity, which no reader does
 
 
 def _check(document: dict, settings: contract.Settings) -> None:
