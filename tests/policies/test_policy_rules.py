@@ -17,6 +17,7 @@ SG = "aws:ec2/securityGroup:SecurityGroup"
 BUCKET = "aws:s3/bucket:Bucket"
 PAB = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
 ACCOUNT = "123456789012"
+FIREHOSE = "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream"
 
 
 def policy(*statements: dict) -> str:
@@ -156,6 +157,10 @@ FAILING_RESOURCES = [
      "makes objects public"),
     ("gcp-bucket-public-access-prevention", rules.GCP_BUCKET,
      {"publicAccessPrevention": "inherited", "uniformBucketLevelAccess": True}, "not enforced"),
+    ("firehose-encrypted", FIREHOSE, {"destination": "extended_s3"}, "buffered unencrypted"),
+    ("firehose-encrypted", FIREHOSE, {"serverSideEncryption": {"enabled": False}}, "buffered unencrypted"),
+    ("firehose-delivery-error-logging", FIREHOSE, {"extendedS3Configuration": {"bucketArn": "arn:aws:s3:::b"}},
+     "not logged"),
 ]
 
 PASSING_RESOURCES = [
@@ -222,6 +227,10 @@ PASSING_RESOURCES = [
     ("gcp-no-public-members", "gcp:storage/bucket:Bucket", {"uniformBucketLevelAccess": True}),
     ("gcp-bucket-public-access-prevention", rules.GCP_BUCKET,
      {"publicAccessPrevention": "enforced", "uniformBucketLevelAccess": True}),
+    ("firehose-encrypted", FIREHOSE, {"serverSideEncryption": {"enabled": True, "keyType": "AWS_OWNED_CMK"}}),
+    ("firehose-encrypted", FIREHOSE, {"kinesisSourceConfiguration": {"kinesisStreamArn": "arn:aws:kinesis:s"}}),
+    ("firehose-delivery-error-logging", FIREHOSE, {"extendedS3Configuration": {"cloudwatchLoggingOptions": {
+        "enabled": True, "logGroupName": "/aws/kinesisfirehose/s", "logStreamName": "DestinationDelivery"}}}),
 ]
 
 
