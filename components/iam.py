@@ -33,6 +33,8 @@ def policy_document(statements: Sequence[Statement], parent: Optional[pulumi.Res
 
 # Services that assume roles without a source context (aws:SourceAccount would make the role unusable).
 NO_SOURCE_CONTEXT = ("ec2.amazonaws.com",)
+# Services whose documented guard is the account as external id (Firehose's trust policy in its developer guide).
+EXTERNAL_ID_SERVICES = ("firehose.amazonaws.com",)
 
 
 def account_id(parent: Optional[pulumi.Resource] = None) -> pulumi.Output[str]:
@@ -44,8 +46,12 @@ def assume_role_policy(service: str, parent: Optional[pulumi.Resource] = None,
                        source_arn: Optional[pulumi.Input[str]] = None) -> pulumi.Output[str]:
     """Trust policy for an AWS service principal, pinned to this account (``aws:SourceAccount``) and, where the
     resource acting is known, to it (``aws:SourceArn``, ARN patterns allowed): the confused-deputy guard."""
-    conditions = [] if service in NO_SOURCE_CONTEXT else [
-        condition("StringEquals", "aws:SourceAccount", account_id(parent))]
+    if service in NO_SOURCE_CONTEXT:
+        conditions = []
+    elif service in EXTERNAL_ID_SERVICES:
+        conditions = [condition("StringEquals", "sts:ExternalId", account_id(parent))]
+    else:
+        conditions = [condition("StringEquals", "aws:SourceAccount", account_id(parent))]
     if source_arn is not None:
         conditions.append(condition("ArnLike", "aws:SourceArn", source_arn))
     return policy_document([Statement(

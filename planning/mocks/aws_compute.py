@@ -14,6 +14,13 @@ def _log_group(m: ProviderMocks, name: str, inputs: dict) -> tuple[str, dict]:
     return group, {"name": group, "arn": m.arn("logs", f"log-group:{group}")}
 
 
+@shape("aws:cloudwatch/logStream:LogStream")
+def _log_stream(m: ProviderMocks, name: str, inputs: dict) -> tuple[str, dict]:
+    stream = autoname(name, inputs)
+    return stream, {"name": stream,
+                    "arn": m.arn("logs", f"log-group:{inputs.get('logGroupName', '')}:log-stream:{stream}")}
+
+
 @shape("aws:lambda/function:Function")
 def _lambda(m: ProviderMocks, name: str, inputs: dict) -> tuple[str, dict]:
     function = autoname(name, inputs)

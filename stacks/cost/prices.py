@@ -34,6 +34,7 @@ USAGE_KEYS: dict[str, str] = {
     "function_invocations": "invocations of each Google Cloud function a month",
     "vision_units": "Cloud Vision label-detection units (images) a month",
     "gcs_storage_gb": "GB stored in each Cloud Storage bucket (monthly average)",
+    "firehose_gb": "GB ingested by each Firehose delivery stream a month (each record rounded up to 5 KB)",
 }
 ASSUMPTIONS: dict[str, tuple[float, str]] = {
     "task_seconds": (60, "average run time of an on-demand task, seconds (billed for at least 60)"),

@@ -67,7 +67,9 @@ def test_every_service_role_trusts_its_service_only_for_this_account(dev_plans):
     statements = list(trust_statements(dev_plans))
     assert len(statements) >= 8
     for stack, role, statement in statements:
-        assert statement["Condition"]["StringEquals"]["aws:SourceAccount"] == ACCOUNT, (stack, role)
+        key = "sts:ExternalId" if statement["Principal"] == {"Service": "firehose.amazonaws.com"} else \
+            "aws:SourceAccount"  # Firehose's documented guard is the account as external id
+        assert statement["Condition"]["StringEquals"][key] == ACCOUNT, (stack, role)
 
 
 def test_task_roles_and_flow_logs_are_pinned_to_the_resources_acting(dev_plans):

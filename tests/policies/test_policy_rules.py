@@ -17,6 +17,7 @@ SG = "aws:ec2/securityGroup:SecurityGroup"
 BUCKET = "aws:s3/bucket:Bucket"
 PAB = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
 ACCOUNT = "123456789012"
+FIREHOSE = "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream"
 
 
 def policy(*statements: dict) -> str:
@@ -166,6 +167,10 @@ FAILING_RESOURCES = [
     ("resource-policy-not-public", "aws:sqs/queuePolicy:QueuePolicy", {"policy": policy(
         {"effect": "Allow", "actions": ["sqs:SendMessage"], "resources": ["arn:aws:sqs:us-east-1:1:q"],
          "principals": [{"type": "*", "identifiers": ["*"]}]})}, "to every principal"),
+    ("firehose-encrypted", FIREHOSE, {"destination": "extended_s3"}, "buffered unencrypted"),
+    ("firehose-encrypted", FIREHOSE, {"serverSideEncryption": {"enabled": False}}, "buffered unencrypted"),
+    ("firehose-delivery-error-logging", FIREHOSE, {"extendedS3Configuration": {"bucketArn": "arn:aws:s3:::b"}},
+     "not logged"),
 ]
 
 PASSING_RESOURCES = [
@@ -244,6 +249,10 @@ PASSING_RESOURCES = [
         {"effect": "Allow", "actions": ["sqs:SendMessage"], "resources": ["arn:aws:sqs:us-east-1:1:q"],
          "principals": [{"type": "*", "identifiers": ["*"]}],
          "conditions": [{"test": "ArnEquals", "variable": "aws:SourceArn", "values": ["arn:aws:sns:us-east-1:1:t"]}]})}),
+    ("firehose-encrypted", FIREHOSE, {"serverSideEncryption": {"enabled": True, "keyType": "AWS_OWNED_CMK"}}),
+    ("firehose-encrypted", FIREHOSE, {"kinesisSourceConfiguration": {"kinesisStreamArn": "arn:aws:kinesis:s"}}),
+    ("firehose-delivery-error-logging", FIREHOSE, {"extendedS3Configuration": {"cloudwatchLoggingOptions": {
+        "enabled": True, "logGroupName": "/aws/kinesisfirehose/s", "logStreamName": "DestinationDelivery"}}}),
 ]
 
 

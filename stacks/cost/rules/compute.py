@@ -123,6 +123,12 @@ def _lambda_function(function: PlannedResource, ctx: StackContext) -> list[Line]
     if families:
         return [NoCost(function.name, function.type,
                        f"priced in each run of task {', '.join(families)} (one invocation per run)")]
+    from stacks.cost.rules.firehose import streams_processed_by  # it imports this module
+
+    streams = streams_processed_by(function, ctx)
+    if streams:
+        return [NoCost(function.name, function.type,
+                       f"priced per GB ingested by delivery stream {', '.join(streams)} (its record transform)")]
     invocation, how = _lambda_invocation(function, ctx)
     return [ctx.usage_line(function, "invocations", invocation * 1e6, "1M invocations", "lambda_invocations",
                            f"1M × ({how})", unit_size=1e6)]
