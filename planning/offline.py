@@ -122,6 +122,15 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         return super().ReadResource(request)
 
 
+def stack_mocks(spec: StackSpec, upstream_outputs: dict[str, dict[str, Any]] | None = None) -> ProviderMocks:
+    """The provider mocks a stack is planned with (its region, its GCP project)."""
+    values, _ = spec.engine_config()
+    gcp = {k.split(":", 1)[1]: v for k, v in values.items() if k.startswith("gcp:")}
+    return ProviderMocks(region=spec.region, stack_outputs=upstream_outputs,
+                         gcp_project=gcp.get("project", "cloud-patterns-dev"),
+                         gcp_region=gcp.get("region", "us-central1"))
+
+
 def evaluate_stack(spec: StackSpec, upstream_outputs: dict[str, dict[str, Any]],
                    monitor: RecordingMonitor | None = None, mocks: ProviderMocks | None = None,
                    main: Callable[[], None] | None = None) -> StackPlan:
@@ -130,10 +139,7 @@ def evaluate_stack(spec: StackSpec, upstream_outputs: dict[str, dict[str, Any]],
     Pass a ``monitor`` to inspect what was registered even when the program fails, and ``main`` to run
     other code than the stack's program (tests of single components)."""
     values, secret_keys = spec.engine_config()
-    gcp = {k.split(":", 1)[1]: v for k, v in values.items() if k.startswith("gcp:")}
-    mocks = mocks or ProviderMocks(region=spec.region, stack_outputs=upstream_outputs,
-                                   gcp_project=gcp.get("project", "cloud-patterns-dev"),
-                                   gcp_region=gcp.get("region", "us-central1"))
+    mocks = mocks or stack_mocks(spec, upstream_outputs)
     monitor = monitor or RecordingMonitor(mocks)
     monitor.mocks = mocks
     set_root_resource(None)  # a fresh root Stack resource for every stack

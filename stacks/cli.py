@@ -16,7 +16,7 @@ from rich.text import Text
 from rich.tree import Tree
 
 from policies.evaluate import policy_gate
-from stacks import driver, graph as stack_graph, settings_docs
+from stacks import driver, graph as stack_graph, scan, settings_docs
 from stacks.changes import StackChanges
 from stacks.cost import CostError, estimate, estimate_markdown, plans_from_document, report_section
 from stacks.diff import OFFLINE_NOTE, diff_against, diff_documents
@@ -263,7 +263,10 @@ def plan(environment: EnvironmentArg,
          diff_against: Annotated[Optional[str], typer.Option(
              "--diff-against", metavar="GIT-REF",
              help="Compare with the offline plan of this git ref (e.g. origin/main) and summarise the changes.")] = None,
-         markdown: MarkdownOption = None) -> None:
+         markdown: MarkdownOption = None,
+         output_format: Annotated[Optional[scan.PlanFormat], typer.Option(
+             "--format", help="terraform-plan: print the plan as one Terraform plan JSON document (for Checkov "
+                              "and other Terraform tools).")] = None) -> None:
     """Plan every stack of an environment (or the selected ones) in dependency order."""
     if not offline:
         fail("plan runs only --offline; for a cloud preview use `python -m stacks preview`")
@@ -272,6 +275,9 @@ def plan(environment: EnvironmentArg,
         offline_diff(env, names, diff_against, as_json, markdown)
         return
     plans = offline_plans(env, names)
+    if output_format is scan.PlanFormat.TERRAFORM_PLAN:
+        sys.stdout.write(scan.terraform_plan_json(env.name, plans, err))
+        return
     if markdown:
         report = Report(f"Offline plan: {env.name} (as a new environment)",
                         diff_documents({"stacks": []}, plan_document(env, plans)), intro=OFFLINE_NOTE)
@@ -322,6 +328,23 @@ def docs(check: Annotated[bool, typer.Option("--check", help="Only report drifte
     out.print("settings tables are up to date" if check else "settings tables written", highlight=False)
 
 
+@app.command("scan")
+def scan_command(environment: EnvironmentArg, stack: StackOption = None,
+                 as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON on stdout.")] = False
+                 ) -> None:
+    """Run Checkov's checks on the offline plan (exported as a Terraform plan); exit 1 on an unskipped failure."""
+    env, names = load(environment, Selection(stack))
+    try:
+        result = scan.scan_environment(env.name, offline_plans(env, names))
+    except scan.ScanError as error:
+        fail(str(error))
+    if as_json:
+        sys.stdout.write(json.dumps(result.to_json(), indent=2) + "\n")
+    else:
+        out.print(scan.render(result))
+    raise typer.Exit(result.exit_code)
+
+
 def offline_plans(env: Environment, names: list[str]) -> list[StackPlan]:
     try:
         return plan_environment(env, names)
@@ -356,6 +379,7 @@ def extend_offline_report(report: Report, env: Environment, names: list[str], pl
                           base_plans: list[StackPlan] | None = None) -> None:
     """Further sections of the offline plan's Markdown summary (``report.add_section(title, markdown)``)."""
     report.add_section("Cost", report_section(env, names, plans=plans, base_plans=base_plans))
+    report.add_section("Checkov", scan.report_section(env.name, plans))
 
 
 def write_report(report: Report, path: Path) -> None:
