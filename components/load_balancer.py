@@ -3,7 +3,11 @@
 With a certificate: HTTP redirects to HTTPS, and the HTTPS listener (TLS 1.2+ policy) runs the optional
 authentication actions (Cognito or OIDC) and then forwards. Without one (a dev stack with no domain):
 HTTP forwards, and authentication is refused because ALB authentication works only on HTTPS.
-Invalid header fields are dropped; deletion protection is an argument (on in prod).
+Invalid header fields are dropped; deletion protection is an argument (on in prod). Access logs (every request:
+client, target, status, TLS protocol) go to a private bucket of their own, kept ``access_log_retention_days``;
+ALB log delivery writes them with SSE-S3, the only encryption it supports. The bucket policy lets the regional
+Elastic Load Balancing account (regions before August 2022) and the log-delivery service principal (later ones)
+put objects under this account's prefix only.
 """
 from __future__ import annotations
 
@@ -14,7 +18,7 @@ from typing import Optional
 import pulumi
 import pulumi_aws as aws
 
-from components import alarms
+from components import alarms, iam, storage
 from components.args import Args, Boolean, InvalidArgument, Maybe, Number, OneOf, Port, Text, Whole, setting, wiring
 
 # Predefined ALB policies that allow only TLS 1.2 and 1.3.
@@ -41,6 +45,8 @@ class WebLoadBalancerArgs(Args):
         "Actions run before forwarding on HTTPS (authenticate-cognito / authenticate-oidc); need a certificate.",
         default=())
     deletion_protection: bool = setting(False, Boolean(), "Protects the load balancer from deletion (prod).")
+    access_log_retention_days: int = setting(90, Whole(1, 3650), "How long the load balancer's access logs are "
+                                                                 "kept (S3, SSE-S3).")
     deregistration_delay_seconds: int = setting(30, Whole(0, 3600), "How long a stopping task keeps serving its "
                                                 "in-flight requests (the default of 300 s slows deploys).")
     idle_timeout_seconds: int = setting(60, Whole(1, 4000), "Idle connection timeout; the app must keep "
@@ -62,6 +68,7 @@ class WebLoadBalancerArgs(Args):
 class WebLoadBalancer(pulumi.ComponentResource):
     load_balancer: aws.lb.LoadBalancer
     target_group: aws.lb.TargetGroup
+    access_logs: aws.s3.Bucket
     http_listener: aws.lb.Listener
     https_listener: Optional[aws.lb.Listener]
     url: pulumi.Output[str]
@@ -72,11 +79,15 @@ class WebLoadBalancer(pulumi.ComponentResource):
     def __init__(self, name: str, args: WebLoadBalancerArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("cloud-patterns:load-balancing:WebLoadBalancer", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
+        self.access_logs = storage.private_bucket(
+            f"{name}-access-logs", self, force_destroy=not args.deletion_protection,
+            expire_after_days=args.access_log_retention_days, policy_statements=self._log_delivery)
         self.load_balancer = aws.lb.LoadBalancer(
             name, load_balancer_type="application", internal=False, subnets=args.subnet_ids,
             security_groups=args.security_group_ids, drop_invalid_header_fields=True,
             enable_deletion_protection=args.deletion_protection, idle_timeout=args.idle_timeout_seconds,
-            opts=child)
+            access_logs=aws.lb.LoadBalancerAccessLogsArgs(bucket=self.access_logs.bucket, enabled=True),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.access_logs.bucket_policy]))
         self.target_group = aws.lb.TargetGroup(
             name, target_type="ip", protocol="HTTP", port=args.target_port, vpc_id=args.vpc_id,
             deregistration_delay=args.deregistration_delay_seconds,
@@ -111,6 +122,19 @@ class WebLoadBalancer(pulumi.ComponentResource):
             args.server_errors_per_minute, args.response_time_p99_seconds)
         self.register_outputs({"url": self.url, "dns_name": self.load_balancer.dns_name,
                                "target_group_arn": self.target_group.arn})
+
+
+    def _log_delivery(self, bucket_arn: pulumi.Output[str]) -> list[iam.Statement]:
+        account = iam.account_id(self)
+        logs = pulumi.Output.concat(bucket_arn, "/AWSLogs/", account, "/*")
+        elb_account = aws.elb.get_service_account_output(opts=pulumi.InvokeOutputOptions(parent=self)).arn
+        principal = aws.iam.GetPolicyDocumentStatementPrincipalArgs
+        return [iam.Statement(sid="LogDeliveryByTheRegionsElbAccount", effect="Allow", actions=["s3:PutObject"],
+                              resources=[logs], principals=[principal(type="AWS", identifiers=[elb_account])]),
+                iam.Statement(sid="LogDeliveryService", effect="Allow", actions=["s3:PutObject"], resources=[logs],
+                              principals=[principal(type="Service",
+                                                    identifiers=["logdelivery.elasticloadbalancing.amazonaws.com"])],
+                              conditions=[iam.condition("StringEquals", "aws:SourceAccount", account)])]
 
 
 def _ordered(action: aws.lb.ListenerDefaultActionArgs, order: int) -> aws.lb.ListenerDefaultActionArgs:

@@ -7,6 +7,7 @@ and abandoned multipart uploads cleaned up.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Optional
 
 import pulumi
@@ -17,7 +18,12 @@ from components import iam
 
 def private_bucket(name: str, parent: pulumi.Resource, force_destroy: bool = False,
                    abort_incomplete_uploads_after_days: int = 7,
-                   kms_key_arn: Optional[pulumi.Input[str]] = None) -> aws.s3.Bucket:
+                   kms_key_arn: Optional[pulumi.Input[str]] = None, expire_after_days: Optional[int] = None,
+                   policy_statements: Optional[Callable[[pulumi.Output[str]], Sequence[iam.Statement]]] = None
+                   ) -> aws.s3.Bucket:
+    """``expire_after_days``: objects are deleted that long after they were written (logs); ``policy_statements``:
+    what the bucket policy allows besides denying plain HTTP, given the bucket's ARN (e.g. a service's log
+    delivery)."""
     bucket = aws.s3.Bucket(name, force_destroy=force_destroy, opts=pulumi.ResourceOptions(parent=parent))
     under = pulumi.ResourceOptions(parent=bucket)
     access_block = aws.s3.BucketPublicAccessBlock(
@@ -35,14 +41,21 @@ def private_bucket(name: str, parent: pulumi.Resource, force_destroy: bool = Fal
             apply_server_side_encryption_by_default=by_default,
             bucket_key_enabled=None if kms_key_arn is None else True)], opts=under)
     # Parts of abandoned multipart uploads are otherwise stored, and billed, forever.
-    aws.s3.BucketLifecycleConfiguration(
-        name, bucket=bucket.id, rules=[aws.s3.BucketLifecycleConfigurationRuleArgs(
-            id="abort-incomplete-uploads", status="Enabled",
-            filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
-            abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
-                days_after_initiation=abort_incomplete_uploads_after_days))],
-        opts=under)
+    rules = [aws.s3.BucketLifecycleConfigurationRuleArgs(
+        id="abort-incomplete-uploads", status="Enabled",
+        filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+        abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
+            days_after_initiation=abort_incomplete_uploads_after_days))]
+    if expire_after_days is not None:
+        rules.append(aws.s3.BucketLifecycleConfigurationRuleArgs(
+            id="expire", status="Enabled", filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+            expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=expire_after_days)))
+    aws.s3.BucketLifecycleConfiguration(name, bucket=bucket.id, rules=rules, opts=under)
     # The policy waits for the access block, which S3 checks policies against.
-    aws.s3.BucketPolicy(name, bucket=bucket.id, policy=iam.tls_only_bucket_policy(bucket.arn, parent),
-                        opts=pulumi.ResourceOptions(parent=bucket, depends_on=[access_block]))
+    extra = policy_statements(bucket.arn) if policy_statements is not None else ()
+    # What writes to the bucket on a service's behalf should depend on ``bucket.bucket_policy`` (ALB log delivery
+    # checks its access when the load balancer is created).
+    bucket.bucket_policy = aws.s3.BucketPolicy(  # type: ignore[attr-defined]
+        name, bucket=bucket.id, policy=iam.tls_only_bucket_policy(bucket.arn, parent, extra),
+        opts=pulumi.ResourceOptions(parent=bucket, depends_on=[access_block]))
     return bucket

@@ -1,6 +1,7 @@
 """Runs Checkov, as a library, on Terraform plan documents; prints the results as one JSON document.
 
     <checkov's python> stacks/checkov_runner.py PLAN.json [PLAN.json ...]
+    <checkov's python> stacks/checkov_runner.py --types     # the Terraform types Checkov has checks for
 
 Standard library and Checkov only: it runs in Checkov's own virtualenv (``.venv/checkov``, made by
 ``.ci/setup`` from ``requirements-checkov.txt``), since Checkov pins versions of boto3 and packaging that
@@ -70,6 +71,20 @@ def scan(paths: list[str]) -> dict:
             "seconds": {"import": round(imported - started, 3), "scan": round(time.perf_counter() - imported, 3)}}
 
 
+def checked_types() -> list[str]:
+    """The Terraform resource types some Checkov resource or graph check applies to."""
+    from checkov.common.checks_infra.registry import get_graph_checks_registry
+    from checkov.terraform.checks.resource.registry import resource_registry
+    from checkov.terraform.plan_runner import Runner  # noqa: F401 - loads the resource checks
+
+    types = set(resource_registry.checks)
+    graph = get_graph_checks_registry("terraform")
+    graph.load_checks()
+    for check in graph.checks:
+        types.update(check.resource_types or [])
+    return sorted(t for t in types if isinstance(t, str))
+
+
 def _record(record, result: str) -> dict:
     return {"check_id": record.check_id, "check_name": record.check_name, "result": result,
             "resource": record.resource, "guideline": record.guideline, "severity": _text(record.severity),
@@ -85,8 +100,9 @@ def main(argv: list[str]) -> int:
         sys.stdout.write(__doc__)
         return 0 if argv else 2
     deny_network()
-    json.dump(scan(argv), sys.stdout)
-    sys.stdout.write("\n")
+    os.environ.update(SETTINGS)
+    result = {"types": checked_types(), "network_attempts": NETWORK_ATTEMPTS} if argv == ["--types"] else scan(argv)
+    sys.__stdout__.write(json.dumps(result) + "\n")  # not through colorama's wrapper of sys.stdout
     return 0
 
 

@@ -42,6 +42,8 @@ class TypeMapping:
     terraform: str
     renames: dict[str, str]
     """Pulumi path (dots into nested blocks) -> Terraform name, where it is not the SDK's snake_case name."""
+    checked: bool = True
+    """False: Checkov has no check for the Terraform type."""
 
 
 @dataclass(frozen=True)
@@ -75,7 +77,7 @@ class TerraformExport:
 def table() -> tuple[dict[str, TypeMapping], dict[str, str]]:
     """The mapped types (by Pulumi token) and the types without a Terraform counterpart (with the reason)."""
     data = yaml.safe_load(TYPES_FILE.read_text())
-    mapped = {token: TypeMapping(entry["type"], dict(entry.get("renames") or {}))
+    mapped = {token: TypeMapping(entry["type"], dict(entry.get("renames") or {}), entry.get("checks") != "none")
               for provider in PROVIDERS for token, entry in (data.get(provider) or {}).items()}
     return mapped, dict(data.get("none") or {})
 

@@ -65,6 +65,14 @@ INTENDED: tuple[Intended, ...] = (
              "alarms: the proxy reads the alerts stack's topic_arn"),
     Intended("*-label-proxy", "*aws:cloudwatch/metricAlarm:MetricAlarm::*-label-proxy-[e5t]*", "added",
              "alarms: the proxy Lambda's errors and throttles and the HTTP API's 5xx notify the topic"),
+    Intended("*", "*aws:s3/bucket:Bucket*::*-access-logs", "added",
+             "checkov (CKV_AWS_91): every load balancer writes access logs to a private bucket of its own (TLS-only "
+             "policy that lets ELB log delivery put objects under the account's prefix, logs expire)"),
+    Intended("*", "*aws:lb/loadBalancer:LoadBalancer::*", "inputs.accessLogs",
+             "checkov (CKV_AWS_91): the load balancer's access logs are on, into that bucket"),
+    Intended("prod-*", "*aws:cloudwatch/logGroup:LogGroup::*", "inputs.retentionInDays",
+             "checkov (CKV_AWS_338): prod keeps every log group a year (365 days), as auth-sidecar, bean-counter "
+             "and the flow logs already did"),
 )
 
 
