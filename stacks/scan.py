@@ -16,7 +16,7 @@ import subprocess
 import tempfile
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import yaml
@@ -164,21 +164,30 @@ def scan_environments(environments: dict[str, list[StackPlan]], skips: list[Skip
     for name, exported in exports.items():
         result = ScanResult(name, unmapped=exported.unmapped, checkov_version=raw["checkov_version"],
                             seconds=round(elapsed, 2))
-        used = set()
         for record in raw["results"][name]["records"]:
             resource = exported.resources.get(record["resource"]) or _provider(name, record["resource"])
-            outcome, reason = record["result"], None
-            if outcome == "failed":
-                skip = next((s for s in skips if s.covers(record["check_id"], resource.urn)), None)
-                if skip is not None:
-                    outcome, reason = "skipped", skip.reason
-                    used.add(skip)
             result.findings.append(Finding(resource.stack, resource.urn, resource.address, record["check_id"],
-                                           record["check_name"], outcome, record["guideline"], reason))
+                                           record["check_name"], record["result"], record["guideline"]))
         result.findings.sort(key=lambda f: (f.stack, f.urn, f.check_id))
-        result.unused_skips = [s for s in skips if s not in used]
+        result.findings, result.unused_skips = apply_skips(result.findings, skips)
         results[name] = result
     return results
+
+
+def apply_skips(findings: list[Finding], skips: list[Skip]) -> tuple[list[Finding], list[Skip]]:
+    """Each failure (or earlier skip) is skipped when a skip covers its check and URN; also the skips that
+    covered nothing."""
+    judged, used = [], set()
+    for finding in findings:
+        if finding.result == "passed":
+            judged.append(finding)
+            continue
+        skip = next((s for s in skips if s.covers(finding.check_id, finding.urn)), None)
+        if skip is not None:
+            used.add(skip)
+        judged.append(replace(finding, result="failed" if skip is None else "skipped",
+                              reason=None if skip is None else skip.reason))
+    return judged, [s for s in skips if s not in used]
 
 
 def _provider(environment: str, address: str) -> Exported:

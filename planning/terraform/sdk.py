@@ -51,7 +51,9 @@ def args_class(token: str) -> type | None:
     resource = resource_class(token)
     if resource is None:
         return None
-    return getattr(sys.modules[resource.__module__], f"{resource.__name__}Args", None)
+    module = sys.modules[resource.__module__]
+    # ``…InitArgs`` where a nested block's input type took the name ``…Args`` (s3.BucketLogging).
+    return getattr(module, f"{resource.__name__}InitArgs", None) or getattr(module, f"{resource.__name__}Args", None)
 
 
 @functools.cache
