@@ -67,7 +67,8 @@ def scan(paths: list[str]) -> dict:
         records.sort(key=lambda r: (r["resource"], r["check_id"], r["result"]))
         results[path] = {"records": records, "parsing_errors": sorted(report.parsing_errors),
                          "resources": sorted(r.split(":", 1)[-1] for r in report.resources)}
-    return {"checkov_version": version, "results": results, "network_attempts": NETWORK_ATTEMPTS,
+    return {"checkov_version": version, "results": results, "types": checked_types(),
+            "network_attempts": NETWORK_ATTEMPTS,
             "seconds": {"import": round(imported - started, 3), "scan": round(time.perf_counter() - imported, 3)}}
 
 
@@ -102,6 +103,7 @@ def main(argv: list[str]) -> int:
     deny_network()
     os.environ.update(SETTINGS)
     result = {"types": checked_types(), "network_attempts": NETWORK_ATTEMPTS} if argv == ["--types"] else scan(argv)
+    result["network_attempts"] = NETWORK_ATTEMPTS
     sys.__stdout__.write(json.dumps(result) + "\n")  # not through colorama's wrapper of sys.stdout
     return 0
 

@@ -79,6 +79,9 @@ class ScanResult:
     unused_skips: list[Skip] = field(default_factory=list)
     checkov_version: str = ""
     seconds: float = 0.0
+    checked_types: list[str] = field(default_factory=list, repr=False)
+    """The Terraform types Checkov has checks for."""
+    network_attempts: list[str] = field(default_factory=list)
 
     def counts(self, stack: str | None = None) -> dict[str, int]:
         found = Counter(f.result for f in self.findings if stack is None or f.stack == stack)
@@ -148,7 +151,8 @@ def run_checkov(documents: dict[str, dict]) -> dict:
     output = json.loads(completed.stdout)
     if output["network_attempts"]:
         raise ScanError(f"Checkov tried to reach the network: {output['network_attempts']}")
-    return {"checkov_version": output["checkov_version"], "seconds": output["seconds"],
+    return {"checkov_version": output["checkov_version"], "seconds": output["seconds"], "types": output["types"],
+            "network_attempts": output["network_attempts"],
             "results": {name: output["results"][str(path)] for name, path in paths.items()}}
 
 
@@ -163,7 +167,8 @@ def scan_environments(environments: dict[str, list[StackPlan]], skips: list[Skip
     results = {}
     for name, exported in exports.items():
         result = ScanResult(name, unmapped=exported.unmapped, checkov_version=raw["checkov_version"],
-                            seconds=round(elapsed, 2))
+                            seconds=round(elapsed, 2), checked_types=raw["types"],
+                            network_attempts=raw["network_attempts"])
         for record in raw["results"][name]["records"]:
             resource = exported.resources.get(record["resource"]) or _provider(name, record["resource"])
             result.findings.append(Finding(resource.stack, resource.urn, resource.address, record["check_id"],

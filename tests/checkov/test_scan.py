@@ -134,7 +134,6 @@ def test_the_runners_guard_refuses_and_records_every_connection():
 
 
 def test_the_scan_ran_checkov_offline_with_no_connection_attempted(scans):
-    """run_checkov raises ScanError on any attempt the guard recorded; the scans above ran under it."""
-    assert all(r.checkov_version == "3.3.30" for r in scans.values())
-    assert scan.run_checkov({"empty": {"format_version": "1.2", "planned_values": {"root_module": {}}}})[
-        "results"]["empty"]["records"] == []
+    """Every scan above ran under the runner's guard, which recorded no attempt (run_checkov refuses any)."""
+    assert {r.checkov_version for r in scans.values()} == {"3.3.30"}
+    assert [r.network_attempts for r in scans.values()] == [[], [], []]
