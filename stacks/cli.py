@@ -15,16 +15,18 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
+from planning.offline import SECRET, StackPlan, plan_document, plan_environment
+from planning.project import Environment, ProjectError, load_environment
 from policies.evaluate import policy_gate
-from stacks import driver, graph as stack_graph, scan, settings_docs
+from stacks import driver, scan, settings_docs
+from stacks import graph as stack_graph
 from stacks.changes import StackChanges
 from stacks.cost import CostError, estimate, estimate_markdown, plans_from_document, report_section
 from stacks.diff import OFFLINE_NOTE, diff_against, diff_documents
-from stacks.markdown import Report, render as render_markdown
-from planning.offline import SECRET, StackPlan, plan_document, plan_environment
+from stacks.markdown import Report
+from stacks.markdown import render as render_markdown
 from stacks.orchestrator import Engine, Operation, RunSummary, check_destroy, select
 from stacks.progress import SYMBOLS, JsonLines, LiveView, render_summary
-from planning.project import Environment, ProjectError, load_environment
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 err = Console(stderr=True)

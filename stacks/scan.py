@@ -268,6 +268,4 @@ def render(result: ScanResult) -> Tree:
                 branch.add(line)
     for unmapped in result.unmapped:
         tree.add(Text(f"not scanned: {unmapped.urn} ({unmapped.reason})", "dim"))
-    for skip in result.unused_skips:
-        tree.add(Text(f"unused skip: {skip.check_id} ({skip.reason})", "yellow"))
     return tree

@@ -8,12 +8,12 @@ import sys
 import textwrap
 
 import pytest
+from typer.testing import CliRunner
 
-from planning.project import PROJECT_DIR
+from planning.project import PROJECT_DIR, load_environment
 from stacks import scan
-from stacks.cli import extend_offline_report
+from stacks.cli import app, extend_offline_report
 from stacks.markdown import Report, render
-from planning.project import load_environment
 
 PLANTED = {  # check id -> the planted resource it must name
     "CKV_AWS_70": "aws:s3/bucketPolicy:BucketPolicy::planted-public",  # a policy allowing any principal
@@ -137,3 +137,13 @@ def test_the_scan_ran_checkov_offline_with_no_connection_attempted(scans):
     """Every scan above ran under the runner's guard, which recorded no attempt (run_checkov refuses any)."""
     assert {r.checkov_version for r in scans.values()} == {"3.3.30"}
     assert [r.network_attempts for r in scans.values()] == [[], [], []]
+
+
+def test_the_scan_command_prints_findings_per_stack_and_urn_and_exits_0_when_all_are_skipped():
+    result = CliRunner().invoke(app, ["scan", "dev", "--stack", "alerts"], env={"COLUMNS": "250"})
+    assert result.exit_code == 0, result.output
+    assert "dev: Checkov 3.3.30, 4 checks evaluated, 3 passed, 0 failed, 1 skipped" in result.output
+    assert "urn:pulumi:dev-alerts::cloud-patterns::cloud-patterns:operations:AlertTopic$aws:sns/topic:Topic::" \
+           "dev-alerts" in result.output
+    assert "skipped CKV_AWS_26 Ensure all data stored in the SNS topic is encrypted (skipped: alarm " in result.output
+    assert "dev (providers): 1 passed" in result.output  # the provider block has no credentials in it
