@@ -239,7 +239,7 @@ def terraform_plan_json(environment: str, plans: list[StackPlan], console: Conso
     exported = export(environment, plans)
     for unmapped in exported.unmapped:
         console.print(f"not exported: {unmapped.type} {unmapped.urn.rsplit('::', 1)[-1]} ({unmapped.reason})",
-                      highlight=False, markup=False)
+                      highlight=False, markup=False, soft_wrap=True)
     return json.dumps(exported.document, indent=2) + "\n"
 
 
