@@ -2,12 +2,14 @@
 the scan makes no network connection."""
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import sys
 import textwrap
 
 import pytest
+from rich.console import Console
 from typer.testing import CliRunner
 
 from planning.project import PROJECT_DIR, load_environment
@@ -139,11 +141,23 @@ def test_the_scan_ran_checkov_offline_with_no_connection_attempted(scans):
     assert [r.network_attempts for r in scans.values()] == [[], [], []]
 
 
-def test_the_scan_command_prints_findings_per_stack_and_urn_and_exits_0_when_all_are_skipped():
-    result = CliRunner().invoke(app, ["scan", "dev", "--stack", "alerts"], env={"COLUMNS": "250"})
+def test_the_scan_command_judges_the_selected_stack_and_exits_0_when_every_failure_is_skipped():
+    result = CliRunner().invoke(app, ["scan", "dev", "--stack", "alerts", "--json"])
     assert result.exit_code == 0, result.output
-    assert "dev: Checkov 3.3.30, 4 checks evaluated, 3 passed, 0 failed, 1 skipped" in result.output
-    assert "urn:pulumi:dev-alerts::cloud-patterns::cloud-patterns:operations:AlertTopic$aws:sns/topic:Topic::" \
-           "dev-alerts" in result.output
-    assert "skipped CKV_AWS_26 Ensure all data stored in the SNS topic is encrypted (skipped: alarm " in result.output
-    assert "dev (providers): 1 passed" in result.output  # the provider block has no credentials in it
+    document = json.loads(result.stdout)
+    assert document["summary"] == {"evaluated": 4, "passed": 3, "failed": 0, "skipped": 1}
+    assert document["stacks"]["dev (providers)"]["passed"] == 1  # the provider block holds no credentials
+    [finding] = document["findings"]
+    assert finding["urn"].endswith("cloud-patterns:operations:AlertTopic$aws:sns/topic:Topic::dev-alerts")
+    assert (finding["check_id"], finding["result"]) == ("CKV_AWS_26", "skipped") and finding["reason"]
+
+
+def test_the_terminal_report_names_each_failed_or_skipped_check_under_its_stack_and_urn(scans):
+    console = Console(width=400, record=True)
+    console.print(scan.render(scans["planted"]))
+    text = console.export_text()
+    assert text.startswith(f"planted: Checkov 3.3.30, {scans['planted'].counts()['evaluated']} checks evaluated")
+    assert "urn:pulumi:test-components::cloud-patterns::aws:sqs/queue:Queue::planted-plaintext\n" in text
+    assert "failed CKV_AWS_27 Ensure all data stored in the SQS queue is encrypted" in text
+    assert "skipped CKV_AWS_145 Ensure that S3 buckets are encrypted with KMS by default (skipped: SSE-S3" in text
+    assert "not scanned:" not in text  # the planted stack has only types with a Terraform counterpart
