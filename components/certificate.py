@@ -9,7 +9,8 @@ provider reads no ``aws:*`` stack config, so the stack's ``aws:profile`` is hand
 Route 53 records never overwrite one that exists (``allow_overwrite=False``): a name already in use, or a
 validation CNAME left by another certificate, stops the deployment instead of being taken over. Import the
 record into the stack to manage it (``pulumi import aws:route53/record:Record <name> <zone>_<name>_<type>``).
-Route 53 is global: records use the stack's provider.
+Route 53 is global: the validation records, children of the certificate, go through its provider; alias
+records through the caller's.
 """
 from __future__ import annotations
 

@@ -18,7 +18,8 @@
 - Access logs (optional): standard logging v2 (CloudWatch vended logs, from us-east-1 where CloudFront's log
   sources are) to a second private bucket that expires them. Legacy logging would need ACLs on the bucket.
 - Alarms on the 5xx error rate and the function's errors, in us-east-1 where CloudFront publishes its metrics;
-  the alerts topic must be in us-east-1 too (an alarm notifies only a topic of its own region).
+  the alerts topic must be in us-east-1 too: CloudWatch refuses an alarm action on a topic of another region
+  (the policy ``alarm-topic-same-region`` catches it in the plan).
 """
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ import pulumi_aws as aws
 
 from components import alarms, iam
 from components.args import Args, Boolean, InvalidArgument, Maybe, Number, OneOf, Text, Whole, setting, wiring
-from components.certificate import (CERTIFICATE_REGION, HOST_NAME, HOST_NAME_TEXT, ZONE_ID, ZONE_ID_TEXT, Certificate,
+from components.certificate import (HOST_NAME, HOST_NAME_TEXT, ZONE_ID, ZONE_ID_TEXT, Certificate,
                                     CertificateArgs, alias_records, us_east_1)
 from components.storage import bucket_policy, private_bucket
 
@@ -212,7 +213,7 @@ class StaticSite(pulumi.ComponentResource):
         return bucket
 
     def _alarms(self, name: str) -> list[aws.cloudwatch.MetricAlarm]:
-        topic = pulumi.Output.from_input(self.args.alarm_topic_arn).apply(_topic_in_alarm_region)
+        topic = self.args.alarm_topic_arn  # in us-east-1 too (policy alarm-topic-same-region)
         function = {"FunctionName": self.viewer_request.name, **GLOBAL}
 
         def alarm(suffix: str, metric: str, dimensions: dict, description: str, **kwargs) -> aws.cloudwatch.MetricAlarm:
@@ -230,10 +231,3 @@ class StaticSite(pulumi.ComponentResource):
                   "the viewer-request function returned an invalid request or response"),
         ]
 
-
-def _topic_in_alarm_region(arn: str) -> str:
-    region = arn.split(":")[3] if arn.count(":") >= 5 else ""
-    if region != CERTIFICATE_REGION:
-        raise ValueError(f"alarm_topic_arn {arn}: CloudFront's alarms are in {CERTIFICATE_REGION} and notify only a "
-                         f"topic there; keep the alerts stack in {CERTIFICATE_REGION}")
-    return arn

@@ -44,6 +44,18 @@ def fargate_task(*definitions: dict, cpu="256", memory="1024", **extra) -> dict:
             "memory": memory, "containerDefinitions": containers(*(definitions or (container(),))), **extra}
 
 
+DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
+CERTIFICATE = f"arn:aws:acm:us-east-1:{ACCOUNT}:certificate/9b3e4a61-0c2d-4f7e-a8b5-6d1c3e2f4a90"
+
+
+def distribution(viewer="redirect-to-https", **extra) -> dict:
+    """A distribution's inputs as StaticSite makes them (one private S3 origin through an access control)."""
+    return {"enabled": True, "origins": [{"originId": "site", "domainName": "site.s3.us-east-1.amazonaws.com",
+                                          "originAccessControlId": "E2QWRUHAPOMQZL"}],
+            "defaultCacheBehavior": {"targetOriginId": "site", "viewerProtocolPolicy": viewer},
+            "viewerCertificate": {"cloudfrontDefaultCertificate": True}, **extra}
+
+
 TLS_ONLY = {"sid": "DenyInsecureTransport", "effect": "Deny", "actions": ["s3:*"],
             "resources": ["arn:aws:s3:::videos", "arn:aws:s3:::videos/*"],
             "principals": [{"type": "*", "identifiers": ["*"]}],
@@ -156,6 +168,26 @@ FAILING_RESOURCES = [
      "makes objects public"),
     ("gcp-bucket-public-access-prevention", rules.GCP_BUCKET,
      {"publicAccessPrevention": "inherited", "uniformBucketLevelAccess": True}, "not enforced"),
+    ("cloudfront-viewers-https", DISTRIBUTION, distribution(viewer="allow-all"), "default behavior has "
+     "viewer_protocol_policy allow-all"),
+    ("cloudfront-viewers-https", DISTRIBUTION, distribution(orderedCacheBehaviors=[
+        {"pathPattern": "/api/*", "viewerProtocolPolicy": "allow-all"}]), "/api/* has viewer_protocol_policy"),
+    ("cloudfront-tls12", DISTRIBUTION, distribution(viewerCertificate={
+        "acmCertificateArn": CERTIFICATE, "sslSupportMethod": "sni-only", "minimumProtocolVersion": "TLSv1.1_2016"}),
+     "TLSv1.1_2016 allows TLS below 1.2"),
+    ("cloudfront-tls12", DISTRIBUTION, distribution(viewerCertificate={
+        "acmCertificateArn": CERTIFICATE.replace("us-east-1", "eu-west-1"), "sslSupportMethod": "sni-only",
+        "minimumProtocolVersion": "TLSv1.2_2021"}), "is not in us-east-1"),
+    ("cloudfront-s3-origin-access-control", DISTRIBUTION, distribution(origins=[
+        {"originId": "site", "domainName": "site.s3.us-east-1.amazonaws.com"}]), "origin site has no origin access "
+     "control"),
+    ("cloudfront-s3-origin-access-control", DISTRIBUTION, distribution(origins=[
+        {"originId": "site", "domainName": "site.s3.amazonaws.com",
+         "s3OriginConfig": {"originAccessIdentity": "origin-access-identity/cloudfront/E1"}}]), "origin access identity"),
+    ("cloudfront-s3-origin-access-control", DISTRIBUTION, distribution(origins=[
+        {"originId": "site", "domainName": "site.s3-website-us-east-1.amazonaws.com"}]), "public website endpoint"),
+    ("route53-no-overwrite", "aws:route53/record:Record",
+     {"zoneId": "Z1", "name": "example.com", "type": "A", "allowOverwrite": True}, "A example.com has allow_overwrite"),
 ]
 
 PASSING_RESOURCES = [
@@ -222,6 +254,16 @@ PASSING_RESOURCES = [
     ("gcp-no-public-members", "gcp:storage/bucket:Bucket", {"uniformBucketLevelAccess": True}),
     ("gcp-bucket-public-access-prevention", rules.GCP_BUCKET,
      {"publicAccessPrevention": "enforced", "uniformBucketLevelAccess": True}),
+    ("cloudfront-viewers-https", DISTRIBUTION, distribution()),
+    ("cloudfront-tls12", DISTRIBUTION, distribution()),  # the *.cloudfront.net certificate: CloudFront's minimum
+    ("cloudfront-tls12", DISTRIBUTION, distribution(viewerCertificate={
+        "acmCertificateArn": CERTIFICATE, "sslSupportMethod": "sni-only", "minimumProtocolVersion": "TLSv1.2_2021"})),
+    ("cloudfront-s3-origin-access-control", DISTRIBUTION, distribution()),
+    ("cloudfront-s3-origin-access-control", DISTRIBUTION, distribution(origins=[
+        {"originId": "api", "domainName": "abc.execute-api.us-east-1.amazonaws.com",
+         "customOriginConfig": {"originProtocolPolicy": "https-only"}}])),
+    ("route53-no-overwrite", "aws:route53/record:Record", {"zoneId": "Z1", "name": "example.com", "type": "A",
+                                                            "allowOverwrite": False}),
 ]
 
 
@@ -356,6 +398,10 @@ FAILING_STACKS = [
          "loggingConfig": [f"urn:pulumi:dev::cloud-patterns::{rules.LOG_GROUP}::logs"]}),
       log_group("logs", retention=0)],
      "its log group logs keeps logs forever"),
+    ("alarm-topic-same-region", [res("aws:cloudwatch/metricAlarm:MetricAlarm", "cdn-5xx",
+                                     arn=f"arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:cdn-5xx",
+                                     alarmActions=[f"arn:aws:sns:eu-west-1:{ACCOUNT}:alerts"])],
+     "alarmActions notifies arn:aws:sns:eu-west-1:123456789012:alerts, a topic outside the alarm's region us-east-1"),
 ]
 
 PASSING_STACKS = [
@@ -386,6 +432,10 @@ PASSING_STACKS = [
     ("lambda-log-group-retention",
      [function(loggingConfig={"logGroup": UNKNOWN}, dependencies={
          "loggingConfig": [f"urn:pulumi:dev::cloud-patterns::{rules.LOG_GROUP}::logs"]}), log_group("logs")]),
+    ("alarm-topic-same-region", [res("aws:cloudwatch/metricAlarm:MetricAlarm", "cdn-5xx",
+                                     arn=f"arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:cdn-5xx",
+                                     alarmActions=[f"arn:aws:sns:us-east-1:{ACCOUNT}:alerts"],
+                                     okActions=[f"arn:aws:sns:us-east-1:{ACCOUNT}:alerts"])]),
 ]
 
 
