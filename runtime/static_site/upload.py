@@ -10,7 +10,10 @@ everything else, so pages and unhashed files are never older than the site's cac
 
 A file is uploaded only when its bytes changed (its MD5 against the object's ETag: objects are put in one request
 with SSE-S3) and copied onto itself when only its headers changed (a new TTL); objects no file matches are
-deleted (``--no-delete`` keeps them). Assets go first and pages last, so no page ever refers to an asset not yet
+deleted (``--no-delete`` keeps them). Headers are checked object by object (a HEAD each) only when the header
+rules changed since the last complete sync: that sync left their fingerprint in the object ``.static-site-sync``
+(hidden names are never site files), so an unchanged site costs one LIST and one GET. ``--check-headers``
+checks every object anyway (after someone changed headers by hand). Assets go first and pages last, so no page ever refers to an asset not yet
 there; nothing is deleted when an upload failed. One invalidation covers the changed paths — the keys
 themselves, because the viewer-request function rewrites ``/about-us`` to ``/about-us.html`` before the cache —
 or ``/*`` when more than ``--max-paths`` changed (a wildcard is billed as one path).
@@ -50,6 +53,8 @@ TYPES = {".html": "text/html", ".css": "text/css", ".js": "text/javascript", ".m
 _BUILT_IN_TYPES = mimetypes.MimeTypes().types_map[True]  # Python's own table, never the machine's mime.types
 TEXT_TYPES = re.compile(r"^(text/.*|application/(json|xml|manifest\+json)|image/svg\+xml)$")
 DEFAULT_MAX_PATHS = 100
+MARKER_KEY = ".static-site-sync"
+RULES_VERSION = 1
 WORKERS = 8
 
 
@@ -93,6 +98,13 @@ class Result:
         return sorted({*self.uploaded, *self.headers_updated, *self.deleted})
 
 
+def rules_fingerprint(html_max_age: int) -> str:
+    """Changes whenever the headers a file would get may change: the tables, the hash pattern, the ages."""
+    rules = [RULES_VERSION, sorted(TYPES.items()), HASHED.pattern, TEXT_TYPES.pattern,
+             contract.IMMUTABLE_MAX_AGE_SECONDS, html_max_age]
+    return hashlib.sha256(json.dumps(rules).encode()).hexdigest()[:32]
+
+
 def content_type(key: str) -> str:
     suffix = Path(key).suffix.lower()
     kind = TYPES.get(suffix) or _BUILT_IN_TYPES.get(suffix) or "application/octet-stream"
@@ -124,13 +136,28 @@ def remote_objects(s3, bucket: str) -> dict[str, str]:
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
         for item in page.get("Contents", []):
             objects[item["Key"]] = item["ETag"].strip('"')
+    objects.pop(MARKER_KEY, None)
     return objects
 
 
-def plan(s3, bucket: str, files: Mapping[str, LocalFile], objects: Mapping[str, str], delete: bool) -> Plan:
+def synced_rules(s3, bucket: str) -> str | None:
+    """The header rules' fingerprint the last complete sync left; None when there is none."""
+    try:
+        return s3.get_object(Bucket=bucket, Key=MARKER_KEY)["Body"].read().decode().strip()
+    except ClientError as error:
+        if error.response["Error"]["Code"] in ("NoSuchKey", "404"):
+            return None
+        raise
+
+
+def plan(s3, bucket: str, files: Mapping[str, LocalFile], objects: Mapping[str, str], delete: bool,
+         check_headers: bool = True) -> Plan:
     result = Plan(deletions=sorted(set(objects) - set(files)) if delete else [])
     same_bytes = [f for key, f in files.items() if objects.get(key) == f.md5]
     result.uploads = [f for key, f in files.items() if objects.get(key) != f.md5]
+    if not check_headers:  # the headers are those the same rules gave them
+        result.unchanged = len(same_bytes)
+        return result
     with ThreadPoolExecutor(WORKERS) as pool:
         heads = list(pool.map(lambda f: s3.head_object(Bucket=bucket, Key=f.key), same_bytes))
     for local, head in zip(same_bytes, heads):
@@ -147,14 +174,17 @@ def invalidation_paths(keys: Iterable[str], max_paths: int) -> list[str]:
 
 
 def sync(site_dir: Path, bucket: str, distribution_id: str | None, html_max_age: int, *, delete: bool = True,
-         dry_run: bool = False, max_paths: int = DEFAULT_MAX_PATHS, s3=None, cloudfront=None) -> Result:
+         dry_run: bool = False, max_paths: int = DEFAULT_MAX_PATHS, check_headers: bool = False, s3=None,
+         cloudfront=None) -> Result:
     problem = contract.site_dir_problem(str(site_dir))
     if problem:
         raise SyncError(problem)
     config = Config(retries={"mode": "standard", "max_attempts": 5}, max_pool_connections=WORKERS)
     s3 = s3 or boto3.client("s3", config=config)
+    fingerprint = rules_fingerprint(html_max_age)
     try:
-        todo = plan(s3, bucket, local_files(site_dir, html_max_age), remote_objects(s3, bucket), delete)
+        check = check_headers or synced_rules(s3, bucket) != fingerprint
+        todo = plan(s3, bucket, local_files(site_dir, html_max_age), remote_objects(s3, bucket), delete, check)
     except (ClientError, BotoCoreError) as error:
         raise SyncError(f"cannot read bucket {bucket}: {error}") from None
     result = Result(unchanged=todo.unchanged)
@@ -178,6 +208,10 @@ def sync(site_dir: Path, bucket: str, distribution_id: str | None, html_max_age:
             chunk = todo.deletions[start:start + 1000]
             s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": k} for k in chunk], "Quiet": True})
             result.deleted += chunk
+    if not result.failed and check:
+        # Written last, and only once every object has its headers: the next sync may then trust them.
+        s3.put_object(Bucket=bucket, Key=MARKER_KEY, Body=fingerprint.encode(), ContentType="text/plain",
+                      CacheControl="no-store")
     if distribution_id and result.changed_keys:
         cloudfront = cloudfront or boto3.client("cloudfront", config=config)
         result.invalidated_paths = invalidation_paths(result.changed_keys, max_paths)
@@ -213,6 +247,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--html-max-age", type=int, help="max-age (s) of pages and unhashed files")
     parser.add_argument("--no-delete", action="store_true", help="keep objects no local file matches")
     parser.add_argument("--dry-run", action="store_true", help="say what would change, change nothing")
+    parser.add_argument("--check-headers", action="store_true",
+                        help="compare every object's headers, even when the header rules have not changed")
     parser.add_argument("--max-paths", type=int, default=DEFAULT_MAX_PATHS,
                         help="above this many changed paths, invalidate /* instead")
     args = parser.parse_args(argv)
@@ -230,10 +266,13 @@ def main(argv: list[str] | None = None) -> int:
             raise SyncError(f"--html-max-age: {max_age!r}; a whole number of seconds, 0 or more")
         path = Path(site_dir) if Path(site_dir).is_absolute() else contract.PROJECT_DIR / site_dir
         result = sync(path, bucket, distribution, max_age, delete=not args.no_delete, dry_run=args.dry_run,
-                      max_paths=args.max_paths)
+                      max_paths=args.max_paths, check_headers=args.check_headers)
     except (SyncError, OSError, json.JSONDecodeError) as error:
         print(f"upload: {error}", file=sys.stderr)
         return 2
+    except (ClientError, BotoCoreError) as error:  # S3 or CloudFront refused midway: what was put stays put
+        print(f"upload: {error}", file=sys.stderr)
+        return 1
     verb = "would be " if args.dry_run else ""
     print(f"{len(result.uploaded)} {verb}uploaded, {len(result.headers_updated)} {verb}given new headers, "
           f"{len(result.deleted)} {verb}deleted, {result.unchanged} unchanged")

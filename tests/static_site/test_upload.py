@@ -86,11 +86,25 @@ def test_every_file_is_uploaded_with_its_type_and_cache_headers(site, cloud):
     assert invalidations(cloud) == [sorted(f"/{k}" for k in keys)]
 
 
-def test_an_unchanged_site_uploads_nothing_and_invalidates_nothing(site, cloud):
+def test_an_unchanged_site_uploads_nothing_invalidates_nothing_and_reads_one_listing(site, cloud):
     sync(site, cloud)
+    calls = []
+    cloud[0].meta.events.register("before-call.s3.*", lambda model, **_: calls.append(model.name))
     again = sync(site, cloud)
+    cloud[0].meta.events.unregister("before-call.s3.*")
     assert (again.uploaded, again.headers_updated, again.deleted, again.unchanged) == ([], [], [], 8)
     assert again.invalidation_id is None and len(invalidations(cloud)) == 1
+    assert sorted(calls) == ["GetObject", "ListObjectsV2"]  # the header rules' marker, the listing
+
+
+def test_headers_changed_by_hand_are_trusted_until_checked(site, cloud):
+    sync(site, cloud)
+    s3 = cloud[0]
+    s3.copy_object(Bucket=BUCKET, Key="robots.txt", CopySource={"Bucket": BUCKET, "Key": "robots.txt"},
+                   MetadataDirective="REPLACE", ContentType="application/octet-stream", CacheControl="no-cache")
+    assert sync(site, cloud).headers_updated == []  # same rules as the last complete sync: no HEADs
+    assert sync(site, cloud, check_headers=True).headers_updated == ["robots.txt"]
+    assert head(cloud, "robots.txt")["ContentType"] == "text/plain; charset=utf-8"
 
 
 def test_a_changed_file_changes_only_its_object_and_only_its_path_is_invalidated(site, cloud):
@@ -119,7 +133,7 @@ def test_removed_files_are_deleted_unless_kept_and_hidden_files_never_uploaded(s
     sync(site, cloud)
     (site / "blog" / "first-post.html").unlink()
     kept = sync(site, cloud, delete=False)
-    assert kept.deleted == [] and kept.invalidation_id is None
+    assert kept.deleted == [] and kept.invalidation_id is None and upload.MARKER_KEY not in kept.deleted
     result = sync(site, cloud)
     assert result.deleted == ["blog/first-post.html"]
     assert invalidations(cloud)[-1] == ["/blog/first-post.html"]
@@ -160,6 +174,8 @@ def test_after_a_failed_upload_nothing_is_deleted_and_only_what_changed_is_inval
     assert list(result.failed) == ["index.html"] and "AccessDenied" in result.failed["index.html"]
     assert result.deleted == [] and "old-page.html" in {o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET)["Contents"]}
     assert "/index.html" not in invalidations(cloud)[-1] and len(result.uploaded) == 7
+    with pytest.raises(ClientError):  # no marker: the next sync checks every object's headers
+        s3.head_object(Bucket=BUCKET, Key=upload.MARKER_KEY)
 
 
 def test_pages_are_put_after_every_asset(site, cloud):
@@ -172,6 +188,7 @@ def test_pages_are_put_after_every_asset(site, cloud):
             return self.client.put_object(**kwargs)
 
     upload.sync(site, BUCKET, distribution, 300, s3=Recording(s3, None), cloudfront=cloudfront)
+    assert order.pop() == upload.MARKER_KEY  # last of all
     first_page = min(i for i, key in enumerate(order) if key.endswith(".html"))
     assert all(not key.endswith(".html") for key in order[:first_page])
     assert all(key.endswith(".html") for key in order[first_page:])
