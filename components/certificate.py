@@ -88,7 +88,8 @@ class Certificate(pulumi.ComponentResource):
         option = self.certificate.domain_validation_options.apply(lambda options: _option_for(options, host))
         return aws.route53.Record(
             f"{name}-validation-{host}", zone_id=zone_id, name=option.apply(lambda o: o.resource_record_name),
-            type=option.apply(lambda o: o.resource_record_type), records=[option.apply(lambda o: o.resource_record_value)],
+            type=option.apply(lambda o: o.resource_record_type),
+            records=[option.apply(lambda o: o.resource_record_value)],
             ttl=VALIDATION_TTL_SECONDS, allow_overwrite=False, opts=pulumi.ResourceOptions(parent=self.certificate))
 
 

@@ -72,5 +72,6 @@ def service_grant(service: str, actions: Sequence[str], resources: Sequence[pulu
     if not conditions:
         raise ValueError(f"a grant to {service} needs source conditions (aws:SourceArn or aws:SourceAccount)")
     return Statement(sid=sid, effect="Allow", actions=list(actions), resources=list(resources),
-                     principals=[aws.iam.GetPolicyDocumentStatementPrincipalArgs(type="Service", identifiers=[service])],
+                     principals=[aws.iam.GetPolicyDocumentStatementPrincipalArgs(type="Service",
+                                                                                 identifiers=[service])],
                      conditions=list(conditions))

@@ -32,8 +32,16 @@ import pulumi_aws as aws
 
 from components import alarms, iam
 from components.args import Args, Boolean, InvalidArgument, Maybe, Number, OneOf, Text, Whole, setting, wiring
-from components.certificate import (HOST_NAME, HOST_NAME_TEXT, ZONE_ID, ZONE_ID_TEXT, Certificate,
-                                    CertificateArgs, alias_records, us_east_1)
+from components.certificate import (
+    HOST_NAME,
+    HOST_NAME_TEXT,
+    ZONE_ID,
+    ZONE_ID_TEXT,
+    Certificate,
+    CertificateArgs,
+    alias_records,
+    us_east_1,
+)
 from components.storage import bucket_policy, private_bucket
 
 PRICE_CLASSES = ("PriceClass_100", "PriceClass_200", "PriceClass_All")
@@ -49,7 +57,8 @@ class StaticSiteArgs(Args):
         "Builds the viewer-request function's source, given the host www. redirects to (None: no redirect).")
     alarm_topic_arn: pulumi.Input[str] = wiring("The topic alarms notify (the alerts stack's, in us-east-1).")
     domain: Optional[str] = setting(None, Maybe(Text(HOST_NAME, HOST_NAME_TEXT)),
-                                    "The site's name: a zone's apex (example.com) or a subdomain (my-site.example.com). "
+                                    "The site's name: a zone's apex (example.com) or a subdomain "
+                                    "(my-site.example.com). "
                                     "null: the distribution's *.cloudfront.net name only (no certificate, no records).")
     zone_id: Optional[str] = setting(None, Maybe(Text(ZONE_ID, ZONE_ID_TEXT)),
                                      "The public Route 53 hosted zone of the domain (required with a domain): the "
@@ -202,7 +211,8 @@ class StaticSite(pulumi.ComponentResource):
         policy = bucket_policy(f"{name}-logs", bucket, [
             iam.service_grant("delivery.logs.amazonaws.com", ["s3:PutObject"],
                               [pulumi.Output.concat(bucket.arn, "/AWSLogs/", account, "/*")],
-                              [*this_source, iam.condition("StringEquals", "s3:x-amz-acl", "bucket-owner-full-control")],
+                              [*this_source,
+                               iam.condition("StringEquals", "s3:x-amz-acl", "bucket-owner-full-control")],
                               sid="LogDeliveryWrite"),
             iam.service_grant("delivery.logs.amazonaws.com", ["s3:GetBucketAcl", "s3:ListBucket"], [bucket.arn],
                               this_source, sid="LogDeliveryAclCheck")])

@@ -13,10 +13,11 @@ with SSE-S3) and copied onto itself when only its headers changed (a new TTL); o
 deleted (``--no-delete`` keeps them). Headers are checked object by object (a HEAD each) only when the header
 rules changed since the last complete sync: that sync left their fingerprint in the object ``.static-site-sync``
 (hidden names are never site files), so an unchanged site costs one LIST and one GET. ``--check-headers``
-checks every object anyway (after someone changed headers by hand). Assets go first and pages last, so no page ever refers to an asset not yet
-there; nothing is deleted when an upload failed. One invalidation covers the changed paths — the keys
-themselves, because the viewer-request function rewrites ``/about-us`` to ``/about-us.html`` before the cache —
-or ``/*`` when more than ``--max-paths`` changed (a wildcard is billed as one path).
+checks every object anyway (after someone changed headers by hand). Assets go first and pages last, so no page
+ever refers to an asset not yet there; nothing is deleted when an upload failed. One invalidation covers the
+changed paths — the keys themselves, because the viewer-request function rewrites ``/about-us`` to
+``/about-us.html`` before the cache — or ``/*`` when more than ``--max-paths`` changed (a wildcard is billed as
+one path).
 """
 from __future__ import annotations
 
@@ -240,7 +241,8 @@ def _put(s3, bucket: str, local: LocalFile, upload: bool) -> str | None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m runtime.static_site.upload", description=__doc__.split("\n")[0])
-    parser.add_argument("site_dir", nargs="?", help=f"the directory to serve (default: the stack's {contract.OUTPUT_SITE_DIR})")
+    parser.add_argument("site_dir", nargs="?",
+                        help=f"the directory to serve (default: the stack's {contract.OUTPUT_SITE_DIR})")
     parser.add_argument("--outputs", type=Path, help="the stack's outputs as JSON (pulumi stack output --json)")
     parser.add_argument("--bucket")
     parser.add_argument("--distribution-id")

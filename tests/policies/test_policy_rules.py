@@ -6,9 +6,9 @@ import json
 
 import pytest
 
+from planning.mocks.aws_identity import render_policy_document
 from policies import rules
 from policies.rules import UNKNOWN, Resource, Stack
-from planning.mocks.aws_identity import render_policy_document
 
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 VPC_INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
@@ -183,7 +183,8 @@ FAILING_RESOURCES = [
      "control"),
     ("cloudfront-s3-origin-access-control", DISTRIBUTION, distribution(origins=[
         {"originId": "site", "domainName": "site.s3.amazonaws.com",
-         "s3OriginConfig": {"originAccessIdentity": "origin-access-identity/cloudfront/E1"}}]), "origin access identity"),
+         "s3OriginConfig": {"originAccessIdentity": "origin-access-identity/cloudfront/E1"}}]),
+     "origin access identity"),
     ("cloudfront-s3-origin-access-control", DISTRIBUTION, distribution(origins=[
         {"originId": "site", "domainName": "site.s3-website-us-east-1.amazonaws.com"}]), "public website endpoint"),
     ("route53-no-overwrite", "aws:route53/record:Record",

@@ -173,7 +173,8 @@ def test_access_logs_go_from_us_east_1_to_a_private_bucket_only_this_delivery_wr
     source = one(plan, "aws:cloudwatch/logDeliverySource:LogDeliverySource")
     source_arn = state[(source.type, source.name)][1]["arn"]
     assert source_arn.startswith(f"arn:aws:logs:us-east-1:{ACCOUNT}:delivery-source:")
-    assert source.inputs["resourceArn"] == f"arn:aws:cloudfront::{ACCOUNT}:distribution/{plan.outputs['distribution_id']}"
+    distribution = plan.outputs["distribution_id"]
+    assert source.inputs["resourceArn"] == f"arn:aws:cloudfront::{ACCOUNT}:distribution/{distribution}"
     logs = f"arn:aws:s3:::{plan.outputs['log_bucket']}"
     destination = one(plan, "aws:cloudwatch/logDeliveryDestination:LogDeliveryDestination").inputs
     assert destination["deliveryDestinationConfiguration"] == {"destinationResourceArn": logs}
@@ -198,7 +199,8 @@ def test_alarms_watch_5xx_and_the_function_in_us_east_1_and_notify_the_topic(pro
     assert rate["dimensions"] == {"DistributionId": plan.outputs["distribution_id"], "Region": "Global"}
     for name, alarm in alarms.items():
         assert alarm["alarmActions"] == [TOPIC] and alarm["okActions"] == [TOPIC]
-        assert state[("aws:cloudwatch/metricAlarm:MetricAlarm", name)][1]["arn"].startswith("arn:aws:cloudwatch:us-east-1:")
+        arn = state[("aws:cloudwatch/metricAlarm:MetricAlarm", name)][1]["arn"]
+        assert arn.startswith("arn:aws:cloudwatch:us-east-1:")
 
 
 @pytest.mark.parametrize(("settings", "key", "allowed"), [

@@ -31,8 +31,8 @@ def _record(record: PlannedResource, ctx: StackContext) -> list[Line]:
     first_in_zone = next(r for r in ctx.plan.of_type(record.type) if r.inputs.get("zoneId") == zone)
     if first_in_zone is record:
         rate = ctx.prices["route53_hosted_zone_month"]
-        lines.append(FixedCost(record.name, record.type, f"hosted zone {zone} (exists already; counted in each stack "
-                                                        "that writes records to it)", rate, f"{_rate(rate)}/zone-month"))
+        item = f"hosted zone {zone} (exists already; counted in each stack that writes records to it)"
+        lines.append(FixedCost(record.name, record.type, item, rate, f"{_rate(rate)}/zone-month"))
     if record.inputs.get("aliases"):
         lines.append(NoCost(record.name, record.type, "alias queries to CloudFront distributions are free"))
     else:
