@@ -14,9 +14,9 @@ from pulumi.runtime import MockResourceArgs
 from rich.console import Console
 from rich.tree import Tree
 
+from policies import rules
 from planning.mocks import ProviderMocks
 from planning.offline import StackPlan
-from policies import rules
 
 
 @dataclass(frozen=True)
