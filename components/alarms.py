@@ -26,9 +26,11 @@ def metric_alarm(name: str, parent: pulumi.Resource, topic_arn: pulumi.Input[str
                  period_seconds: int = 60, evaluation_periods: int = 1, threshold: float = 0,
                  comparison: str = "GreaterThanThreshold", treat_missing_data: str = "notBreaching",
                  datapoints_to_alarm: Optional[int] = None,
-                 actions: tuple[pulumi.Input[str], ...] = ()) -> aws.cloudwatch.MetricAlarm:
+                 actions: tuple[pulumi.Input[str], ...] = (),
+                 provider: Optional[pulumi.ProviderResource] = None) -> aws.cloudwatch.MetricAlarm:
     """An alarm on one metric that notifies ``topic_arn`` (and runs ``actions``, e.g. EC2 recovery) when it
-    fires, and the topic again when it clears."""
+    fires, and the topic again when it clears. ``provider``: where the metric is published when not in the
+    stack's region (CloudFront's are in us-east-1); the topic must be in that region too."""
     if comparison not in COMPARISONS:
         raise ValueError(f"comparison {comparison!r}: one of {', '.join(COMPARISONS)}")
     return aws.cloudwatch.MetricAlarm(
@@ -36,7 +38,8 @@ def metric_alarm(name: str, parent: pulumi.Resource, topic_arn: pulumi.Input[str
         dimensions=dict(dimensions), statistic=statistic, period=period_seconds,
         evaluation_periods=evaluation_periods, datapoints_to_alarm=datapoints_to_alarm, threshold=threshold,
         comparison_operator=comparison, treat_missing_data=treat_missing_data,
-        alarm_actions=[topic_arn, *actions], ok_actions=[topic_arn], opts=pulumi.ResourceOptions(parent=parent))
+        alarm_actions=[topic_arn, *actions], ok_actions=[topic_arn],
+        opts=pulumi.ResourceOptions(parent=parent, provider=provider))
 
 
 def lambda_alarms(name: str, parent: pulumi.Resource, topic_arn: pulumi.Input[str],

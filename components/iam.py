@@ -88,3 +88,16 @@ def tls_only_bucket_policy(bucket_arn: pulumi.Input[str], parent: pulumi.Resourc
         principals=[aws.iam.GetPolicyDocumentStatementPrincipalArgs(type="*", identifiers=["*"])],
         conditions=[condition("Bool", "aws:SecureTransport", "false")])
     return policy_document([deny_plain_http, *extra], parent)
+
+
+def service_grant(service: str, actions: Sequence[str], resources: Sequence[pulumi.Input[str]],
+                  conditions: Sequence[aws.iam.GetPolicyDocumentStatementConditionArgs], sid: Optional[str] = None
+                  ) -> Statement:
+    """An Allow for an AWS service principal in a resource policy (bucket, topic), always with the conditions that
+    pin it to one source (``aws:SourceArn``, ``aws:SourceAccount``): never a confused deputy."""
+    if not conditions:
+        raise ValueError(f"a grant to {service} needs source conditions (aws:SourceArn or aws:SourceAccount)")
+    return Statement(sid=sid, effect="Allow", actions=list(actions), resources=list(resources),
+                     principals=[aws.iam.GetPolicyDocumentStatementPrincipalArgs(type="Service",
+                                                                                 identifiers=[service])],
+                     conditions=list(conditions))

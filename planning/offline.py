@@ -37,10 +37,12 @@ class PlannedResource:
     parent: str | None
     inputs: dict[str, Any]
     custom: bool
+    provider: str | None = None
+    """The explicit provider (``<urn>::<id>``) the resource was made through; None: the stack's default one."""
 
     def to_json(self) -> dict:
         return {"urn": self.urn, "type": self.type, "name": self.name, "parent": self.parent, "inputs": self.inputs,
-                "custom": self.custom}
+                "custom": self.custom, **({"provider": self.provider} if self.provider else {})}
 
 
 @dataclass
@@ -110,7 +112,8 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         inputs = rpc.deserialize_properties(request.object if hasattr(request, "object") else request.properties)
         self.recorded.append(PlannedResource(
             urn=self.make_urn(request.parent, request.type, request.name), type=request.type, name=request.name,
-            parent=request.parent or None, inputs=_mask_secrets(inputs), custom=custom))
+            parent=request.parent or None, inputs=_mask_secrets(inputs), custom=custom,
+            provider=getattr(request, "provider", "") or None))
 
     def RegisterResource(self, request):
         if request.type != "pulumi:pulumi:Stack":

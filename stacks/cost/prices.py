@@ -35,6 +35,9 @@ USAGE_KEYS: dict[str, str] = {
     "vision_units": "Cloud Vision label-detection units (images) a month",
     "gcs_storage_gb": "GB stored in each Cloud Storage bucket (monthly average)",
     "firehose_gb": "GB ingested by each Firehose delivery stream a month (each record rounded up to 5 KB)",
+    "cloudfront_requests": "requests to each CloudFront distribution a month (each runs its viewer functions once)",
+    "cloudfront_gb": "GB each CloudFront distribution sends to viewers a month",
+    "log_delivery_gb": "GB of logs each vended-log delivery (CloudFront access logs) writes a month",
 }
 ASSUMPTIONS: dict[str, tuple[float, str]] = {
     "task_seconds": (60, "average run time of an on-demand task, seconds (billed for at least 60)"),

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
+from planning.mocks.aws_identity import render_policy_document
 from policies import rules
 from policies.rules import UNKNOWN, Resource, Stack
-from planning.mocks.aws_identity import render_policy_document
 
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 VPC_INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
@@ -43,6 +43,18 @@ def container(name="app", **extra) -> dict:
 def fargate_task(*definitions: dict, cpu="256", memory="1024", **extra) -> dict:
     return {"family": "app", "networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"], "cpu": cpu,
             "memory": memory, "containerDefinitions": containers(*(definitions or (container(),))), **extra}
+
+
+DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
+CERTIFICATE = f"arn:aws:acm:us-east-1:{ACCOUNT}:certificate/9b3e4a61-0c2d-4f7e-a8b5-6d1c3e2f4a90"
+
+
+def distribution(viewer="redirect-to-https", **extra) -> dict:
+    """A distribution's inputs as StaticSite makes them (one private S3 origin through an access control)."""
+    return {"enabled": True, "origins": [{"originId": "site", "domainName": "site.s3.us-east-1.amazonaws.com",
+                                          "originAccessControlId": "E2QWRUHAPOMQZL"}],
+            "defaultCacheBehavior": {"targetOriginId": "site", "viewerProtocolPolicy": viewer},
+            "viewerCertificate": {"cloudfrontDefaultCertificate": True}, **extra}
 
 
 TLS_ONLY = {"sid": "DenyInsecureTransport", "effect": "Deny", "actions": ["s3:*"],
@@ -171,6 +183,27 @@ FAILING_RESOURCES = [
     ("firehose-encrypted", FIREHOSE, {"serverSideEncryption": {"enabled": False}}, "buffered unencrypted"),
     ("firehose-delivery-error-logging", FIREHOSE, {"extendedS3Configuration": {"bucketArn": "arn:aws:s3:::b"}},
      "not logged"),
+    ("cloudfront-viewers-https", DISTRIBUTION, distribution(viewer="allow-all"), "default behavior has "
+     "viewer_protocol_policy allow-all"),
+    ("cloudfront-viewers-https", DISTRIBUTION, distribution(orderedCacheBehaviors=[
+        {"pathPattern": "/api/*", "viewerProtocolPolicy": "allow-all"}]), "/api/* has viewer_protocol_policy"),
+    ("cloudfront-tls12", DISTRIBUTION, distribution(viewerCertificate={
+        "acmCertificateArn": CERTIFICATE, "sslSupportMethod": "sni-only", "minimumProtocolVersion": "TLSv1.1_2016"}),
+     "TLSv1.1_2016 allows TLS below 1.2"),
+    ("cloudfront-tls12", DISTRIBUTION, distribution(viewerCertificate={
+        "acmCertificateArn": CERTIFICATE.replace("us-east-1", "eu-west-1"), "sslSupportMethod": "sni-only",
+        "minimumProtocolVersion": "TLSv1.2_2021"}), "is not in us-east-1"),
+    ("cloudfront-s3-origin-access-control", DISTRIBUTION, distribution(origins=[
+        {"originId": "site", "domainName": "site.s3.us-east-1.amazonaws.com"}]), "origin site has no origin access "
+     "control"),
+    ("cloudfront-s3-origin-access-control", DISTRIBUTION, distribution(origins=[
+        {"originId": "site", "domainName": "site.s3.amazonaws.com",
+         "s3OriginConfig": {"originAccessIdentity": "origin-access-identity/cloudfront/E1"}}]),
+     "origin access identity"),
+    ("cloudfront-s3-origin-access-control", DISTRIBUTION, distribution(origins=[
+        {"originId": "site", "domainName": "site.s3-website-us-east-1.amazonaws.com"}]), "public website endpoint"),
+    ("route53-no-overwrite", "aws:route53/record:Record",
+     {"zoneId": "Z1", "name": "example.com", "type": "A", "allowOverwrite": True}, "A example.com has allow_overwrite"),
 ]
 
 PASSING_RESOURCES = [
@@ -253,6 +286,16 @@ PASSING_RESOURCES = [
     ("firehose-encrypted", FIREHOSE, {"kinesisSourceConfiguration": {"kinesisStreamArn": "arn:aws:kinesis:s"}}),
     ("firehose-delivery-error-logging", FIREHOSE, {"extendedS3Configuration": {"cloudwatchLoggingOptions": {
         "enabled": True, "logGroupName": "/aws/kinesisfirehose/s", "logStreamName": "DestinationDelivery"}}}),
+    ("cloudfront-viewers-https", DISTRIBUTION, distribution()),
+    ("cloudfront-tls12", DISTRIBUTION, distribution()),  # the *.cloudfront.net certificate: CloudFront's minimum
+    ("cloudfront-tls12", DISTRIBUTION, distribution(viewerCertificate={
+        "acmCertificateArn": CERTIFICATE, "sslSupportMethod": "sni-only", "minimumProtocolVersion": "TLSv1.2_2021"})),
+    ("cloudfront-s3-origin-access-control", DISTRIBUTION, distribution()),
+    ("cloudfront-s3-origin-access-control", DISTRIBUTION, distribution(origins=[
+        {"originId": "api", "domainName": "abc.execute-api.us-east-1.amazonaws.com",
+         "customOriginConfig": {"originProtocolPolicy": "https-only"}}])),
+    ("route53-no-overwrite", "aws:route53/record:Record", {"zoneId": "Z1", "name": "example.com", "type": "A",
+                                                            "allowOverwrite": False}),
 ]
 
 
@@ -414,6 +457,10 @@ FAILING_STACKS = [
     ("api-route-authorized", [rest_method("dev-legacy", "POST", "NONE", resource_id="r-1"),
                               res(REST_RESOURCE, "items", id="r-1", path="/items")],
      "POST /items has authorization NONE"),
+    ("alarm-topic-same-region", [res("aws:cloudwatch/metricAlarm:MetricAlarm", "cdn-5xx",
+                                     arn=f"arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:cdn-5xx",
+                                     alarmActions=[f"arn:aws:sns:eu-west-1:{ACCOUNT}:alerts"])],
+     "alarmActions notifies arn:aws:sns:eu-west-1:123456789012:alerts, a topic outside the alarm's region us-east-1"),
 ]
 
 PASSING_STACKS = [
@@ -453,6 +500,10 @@ PASSING_STACKS = [
     ("api-route-authorized", [http_route("dev-secure-api", "GET /public", "NONE")]),  # listed as public
     ("api-route-authorized", [rest_method("dev-legacy", "GET", "NONE", resource_id="root-1", apiKeyRequired=True),
                               rest_method("dev-legacy", "POST", "AWS_IAM", resource_id="root-1")]),
+    ("alarm-topic-same-region", [res("aws:cloudwatch/metricAlarm:MetricAlarm", "cdn-5xx",
+                                     arn=f"arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:cdn-5xx",
+                                     alarmActions=[f"arn:aws:sns:us-east-1:{ACCOUNT}:alerts"],
+                                     okActions=[f"arn:aws:sns:us-east-1:{ACCOUNT}:alerts"])]),
 ]
 
 
