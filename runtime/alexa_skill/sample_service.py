@@ -92,7 +92,8 @@ class SampleService(ThreadingHTTPServer):
         return 200, {"track": about, "stakesRace": self.calendar.next_stakes(track, today)}
 
     def start(self) -> "SampleService":
-        threading.Thread(target=self.serve_forever, name="sample-race-data", daemon=True).start()
+        threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05}, name="sample-race-data",
+                         daemon=True).start()
         return self
 
     def stop(self) -> None:
