@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import TypeVar
 from xml.sax.saxutils import escape
 
 from ask_sdk_core.dispatch_components import AbstractExceptionHandler, AbstractRequestHandler
@@ -26,7 +27,7 @@ from ask_sdk_runtime.exceptions import DispatchException
 
 from runtime.alexa_skill import model as interaction_model
 from runtime.alexa_skill.contract import Settings
-from runtime.alexa_skill.races import RaceDataClient, RaceDataUnavailable
+from runtime.alexa_skill.races import RaceCard, RaceDataClient, RaceDataUnavailable, StakesRace
 
 logger = logging.getLogger(__name__)
 logger.setLevel(logging.INFO)
@@ -42,6 +43,7 @@ CANNOT_HELP = "Sorry, I can't help with that. "
 TROUBLE = "Sorry, I had trouble doing what you asked. Please try again."
 
 Respond = Callable[[HandlerInput], Response]
+T = TypeVar("T")
 
 
 def speak(handler_input: HandlerInput, speech: str, reprompt: str | None = None, end: bool = False) -> Response:
@@ -89,33 +91,36 @@ class Conversation:
         return speak(handler_input, f"I now know your favorite track is {track.name}. {WHAT_TO_ASK}", WHAT_TO_ASK)
 
     def how_many_races(self, handler_input: HandlerInput) -> Response:
-        track = self.session_track(handler_input)
-        if track is None:
-            return speak(handler_input, ASK_FOR_TRACK, ASK_FOR_TRACK)
-        try:
-            card = self.races.races_today(track["id"], seconds_left(handler_input))
-        except RaceDataUnavailable as error:
-            logger.warning("race data unavailable for the race count at %s: %s", track["id"], error)
-            return speak(handler_input, DATA_APOLOGY, WHAT_TO_ASK)
+        return self.with_race_data(handler_input, "the race count", self.races.races_today, self.race_count)
+
+    def next_stakes_race(self, handler_input: HandlerInput) -> Response:
+        return self.with_race_data(handler_input, "the next stakes race", self.races.next_stakes, self.stakes_race)
+
+    def race_count(self, handler_input: HandlerInput, track: dict[str, str], card: RaceCard) -> Response:
         count = ("There are no races" if card.races == 0 else "There is 1 race" if card.races == 1
                  else f"There are {card.races} races")
         return speak(handler_input, f"{count} at {card.track_name} today. {GOOD_BYE}", end=True)
 
-    def next_stakes_race(self, handler_input: HandlerInput) -> Response:
-        track = self.session_track(handler_input)
-        if track is None:
-            return speak(handler_input, ASK_FOR_TRACK, ASK_FOR_TRACK)
-        try:
-            race = self.races.next_stakes(track["id"], seconds_left(handler_input))
-        except RaceDataUnavailable as error:
-            logger.warning("race data unavailable for the next stakes race at %s: %s", track["id"], error)
-            return speak(handler_input, DATA_APOLOGY, WHAT_TO_ASK)
+    def stakes_race(self, handler_input: HandlerInput, track: dict[str, str], race: StakesRace | None) -> Response:
         if race is None:
             speech = f"There is no stakes race scheduled at {track['name']}."
         else:
             speech = (f"The next stakes race at {race.track_name} is the {race.name}, on "
                       f"{race.date:%A}, {race.date:%B} {race.date.day}.")
         return speak(handler_input, f"{speech} {WHAT_TO_ASK}", WHAT_TO_ASK)
+
+    def with_race_data(self, handler_input: HandlerInput, what: str, fetch: Callable[[str, float | None], T],
+                       answer: Callable[[HandlerInput, dict[str, str], T], Response]) -> Response:
+        """Asks for a track first if none is named yet, apologises if the service cannot answer in time."""
+        track = self.session_track(handler_input)
+        if track is None:
+            return speak(handler_input, ASK_FOR_TRACK, ASK_FOR_TRACK)
+        try:
+            data = fetch(track["id"], seconds_left(handler_input))
+        except RaceDataUnavailable as error:
+            logger.warning("race data unavailable for %s at %s: %s", what, track["id"], error)
+            return speak(handler_input, DATA_APOLOGY, WHAT_TO_ASK)
+        return answer(handler_input, track, data)
 
     def help(self, handler_input: HandlerInput) -> Response:
         track = self.session_track(handler_input)

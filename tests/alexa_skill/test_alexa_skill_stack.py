@@ -3,11 +3,16 @@ and its role, the alarms on the environment's topic, and config refused before a
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
+import sys
 
 import pytest
 
 from components.alexa_skill import AlexaSkillFunctionArgs
 from components.args import InvalidArgument
+from components.packaging import PROJECT_DIR
 from planning.mocks import ProviderMocks
 from planning.offline import RecordingMonitor
 from programs.common import ConfigError
@@ -126,3 +131,37 @@ def test_the_component_refuses_an_environment_that_would_overwrite_the_skill_id(
         AlexaSkillFunctionArgs(source_dir="runtime/alexa_skill", skill_id=SKILL_ID, skill_id_variable="SKILL_ID",
                                environment={"SKILL_ID": "amzn1.ask.skill.00000000-0000-0000-0000-000000000000"})
     assert error.value.key == "environment"
+
+
+def test_the_archive_alone_runs_the_handler_lambda_would_call(stack, tmp_path):
+    """The function's package unpacked by itself (no project on the path, the SDK where the layer would put it)
+    imports the handler by its configured name and answers a LaunchRequest."""
+    function = only(stack, FUNCTION).inputs
+    for name, source in function["code"]["assets"].items():
+        target = tmp_path / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(PROJECT_DIR / source["path"], target)
+    module, entry = function["handler"].rsplit(".", 1)
+    event = json.loads((PROJECT_DIR / "tests/alexa_skill/envelopes/launch_request.json").read_text())
+    script = (f"import importlib, json, sys; sys.path[:0] = [{str(tmp_path)!r}]; "
+              f"m = importlib.import_module({module!r}); import runtime; "
+              f"assert runtime.__file__.startswith({str(tmp_path)!r}), runtime.__file__; "
+              f"print(json.dumps(getattr(m, {entry!r})(json.loads(sys.stdin.read()), None)))")
+    environment = {**function["environment"]["variables"], "SKILL_ID": event["context"]["System"]["application"][
+        "applicationId"], "PATH": os.environ.get("PATH", "")}
+    result = subprocess.run([sys.executable, "-I", "-c", script], input=json.dumps(event), capture_output=True,
+                            text=True, cwd=tmp_path, env=environment, timeout=60)
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert answer["response"]["outputSpeech"]["ssml"].startswith("<speak>Welcome to horse racing.")
+
+
+def test_the_layer_holds_the_pinned_sdk_for_arm64_and_leaves_botocore_its_dateutil(stack):
+    [layer] = stack.of_type("aws:lambda/layerVersion:LayerVersion")
+    packages = PROJECT_DIR / layer.inputs["code"]["path"] / "python"
+    installed = {p.name for p in packages.glob("*.dist-info")}
+    assert {"ask_sdk_core-1.19.0.dist-info", "ask_sdk_model-1.82.0.dist-info", "ask_sdk_runtime-1.19.0.dist-info",
+            "requests-2.34.2.dist-info"} <= installed
+    # the layer comes before the runtime's boto3 on the path: a python-dateutil 3+ there would break botocore
+    assert [p for p in installed if p.startswith("python_dateutil-")] == ["python_dateutil-2.9.0.post0.dist-info"]
+    assert not list(packages.rglob("*x86_64*.so")) and not list(packages.rglob("*cpython-311*"))
