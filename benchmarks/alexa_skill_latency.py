@@ -48,7 +48,8 @@ def row(name: str, times: list[float], baseline: list[float] | None = None, agai
     versus = ""
     if baseline:
         ratio = p50 / statistics.median(baseline)
-        versus = f"  ({ratio:.1f}x the {against}'s p50)" if ratio >= 1 else f"  ({1 / ratio:.0f}x faster than the {against})"
+        versus = (f"  ({ratio:.1f}x the {against}'s p50)" if ratio >= 1
+                  else f"  ({1 / ratio:.0f}x faster than the {against})")
     return f"{name:<44} p50 {p50 * 1000:8.1f} ms   p95 {p95 * 1000:8.1f} ms{versus}"
 
 

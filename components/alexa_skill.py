@@ -41,8 +41,8 @@ class AlexaSkillFunctionArgs(LambdaFunctionArgs):
                              "The only skill that may invoke the function: the permission's event source token.")
     skill_id_variable: Optional[str] = wiring("Environment variable that receives skill_id, for the code's own "
                                               "check; None: not passed.", default=None)
-    memory_mb: int = setting(256, Whole(*LAMBDA_MEMORY_MB), "Memory (MiB); CPU grows with it, and with it the cold start "
-                             "(importing the ASK SDK) shortens.")
+    memory_mb: int = setting(256, Whole(*LAMBDA_MEMORY_MB), "Memory (MiB); CPU grows with it, and with it the cold "
+                             "start (importing the ASK SDK) shortens.")
     timeout_seconds: int = setting(6, Whole(2, ALEXA_RESPONSE_SECONDS - 1, "seconds"),
                                    f"How long an invocation may run; Alexa waits {ALEXA_RESPONSE_SECONDS} s for "
                                    "an answer, so more buys nothing.")

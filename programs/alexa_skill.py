@@ -9,7 +9,7 @@ import pulumi
 
 from components.alexa_skill import AlexaSkillFunction, AlexaSkillFunctionArgs
 from components.args import Args, Custom, Number, Whole, required, setting
-from programs.common import ConfigError, PROJECT, Section, environment, upstream
+from programs.common import PROJECT, ConfigError, Section, environment, upstream
 from runtime.alexa_skill import contract
 
 
@@ -38,9 +38,9 @@ def main() -> None:
                      contract.ENV_RACE_DATA_TIMEOUT: f"{data.race_data_timeout_seconds:g}",
                      contract.ENV_RACE_DATA_CACHE: str(data.race_data_cache_seconds)})
     if data.race_data_timeout_seconds > args.timeout_seconds - 1:
-        raise ConfigError(f"{PROJECT}:{SKILL.name}.race_data_timeout_seconds: {data.race_data_timeout_seconds!r} is not "
-                          f"allowed; allowed: at most timeout_seconds - 1 ({args.timeout_seconds - 1}), so the skill "
-                          "can still apologise")
+        raise ConfigError(f"{PROJECT}:{SKILL.name}.race_data_timeout_seconds: {data.race_data_timeout_seconds!r} "
+                          f"is not allowed; allowed: at most timeout_seconds - 1 ({args.timeout_seconds - 1}), so the "
+                          "skill can still apologise")
     skill = AlexaSkillFunction(f"{environment()}-alexa-skill", args)
     pulumi.export("function_arn", skill.function.function.arn)
     pulumi.export("function_name", skill.function.function.name)

@@ -124,8 +124,11 @@ class Conversation:
 
     def help(self, handler_input: HandlerInput) -> Response:
         track = self.session_track(handler_input)
-        speech = f"Your favorite track is {track['name']}. {WHAT_TO_ASK}" if track else \
-            f"I know the races at {self.model.track_names}. {ASK_FOR_TRACK} Then {WHAT_TO_ASK[0].lower()}{WHAT_TO_ASK[1:]}"
+        if track:
+            speech = f"Your favorite track is {track['name']}. {WHAT_TO_ASK}"
+        else:
+            speech = f"I know the races at {self.model.track_names}. {ASK_FOR_TRACK} Then {WHAT_TO_ASK[:1].lower()}" \
+                     f"{WHAT_TO_ASK[1:]}"
         return speak(handler_input, speech, WHAT_TO_ASK if track else ASK_FOR_TRACK)
 
     def good_bye(self, handler_input: HandlerInput) -> Response:

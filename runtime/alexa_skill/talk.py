@@ -22,7 +22,8 @@ import time
 from datetime import date
 from typing import Any, TextIO
 
-from runtime.alexa_skill import envelopes, model as interaction_model
+from runtime.alexa_skill import envelopes
+from runtime.alexa_skill import model as interaction_model
 from runtime.alexa_skill.contract import ENV_RACE_DATA_URL, ENV_SKILL_ID, Settings
 from runtime.alexa_skill.handler import make_handler
 from runtime.alexa_skill.sample_service import SampleService, track_today
@@ -130,7 +131,8 @@ def main(argv: list[str] | None = None, stdin: TextIO = sys.stdin, stdout: TextI
     if args.race_data_url is None:
         service = SampleService(today=(lambda _: args.today) if args.today else track_today).start()
     try:
-        settings = Settings.from_env({ENV_SKILL_ID: args.skill_id, ENV_RACE_DATA_URL: args.race_data_url or service.url})
+        url = args.race_data_url or service.url
+        settings = Settings.from_env({ENV_SKILL_ID: args.skill_id, ENV_RACE_DATA_URL: url})
         if stdin.isatty():
             print("Say something (quit ends), e.g.: open talk horse racing", file=stdout)
         converse(make_handler(settings), _prompted(stdin, stdout), stdout, args.skill_id, args.verbose)

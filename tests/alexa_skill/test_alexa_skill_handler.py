@@ -14,8 +14,18 @@ from runtime.alexa_skill import handler as entry
 from runtime.alexa_skill.handler import ForeignSkill
 from runtime.alexa_skill.races import RaceDataClient
 from runtime.alexa_skill.sample_service import SampleService
-from tests.alexa_skill.conftest import (ARAPAHOE, SKILL_ID, TAMPA, TODAY, LambdaContext, envelope, reprompt,
-                                        skill_handler, speech, track_slot)
+from tests.alexa_skill.conftest import (
+    ARAPAHOE,
+    SKILL_ID,
+    TAMPA,
+    TODAY,
+    LambdaContext,
+    envelope,
+    reprompt,
+    skill_handler,
+    speech,
+    track_slot,
+)
 
 ASK_FOR_TRACK = "Please tell me your favorite track by saying, my favorite track is Arapahoe Park."
 WHAT_TO_ASK = "You can ask me how many races there are today, or when the next stakes race is."

@@ -9,11 +9,12 @@ import re
 import pytest
 import requests
 
-from runtime.alexa_skill import envelopes, model as interaction_model
+from components.packaging import project_path
+from runtime.alexa_skill import envelopes
+from runtime.alexa_skill import model as interaction_model
 from runtime.alexa_skill.contract import SKILL_PACKAGE_DIR
 from runtime.alexa_skill.skill import Conversation
 from runtime.alexa_skill.talk import Understanding
-from components.packaging import project_path
 from tests.alexa_skill.conftest import SKILL_ID, envelope
 
 MODEL = interaction_model.load()
@@ -65,7 +66,8 @@ def test_the_invocation_name_is_one_alexa_accepts():
 
 def test_the_manifest_points_alexa_at_a_lambda_and_its_example_phrases_work():
     assert MANIFEST["manifestVersion"] == "1.0"
-    assert re.fullmatch(r"arn:aws:lambda:[a-z0-9-]+:\d{12}:function:[\w-]+", MANIFEST["apis"]["custom"]["endpoint"]["uri"])
+    endpoint = MANIFEST["apis"]["custom"]["endpoint"]["uri"]
+    assert re.fullmatch(r"arn:aws:lambda:[a-z0-9-]+:\d{12}:function:[\w-]+", endpoint)
     locales = MANIFEST["publishingInformation"]["locales"]
     models = project_path(SKILL_PACKAGE_DIR).joinpath("interactionModels", "custom")
     assert sorted(locales) == sorted(p.stem for p in models.glob("*.json")) == ["en-US"]
