@@ -30,3 +30,6 @@ API_GATEWAY_MAX_SECONDS = 30
 # Lambda: memory and timeout bounds.
 LAMBDA_MEMORY_MB = (128, 10240)
 LAMBDA_MAX_TIMEOUT_SECONDS = 900
+
+# Alexa waits this long for a skill's answer, then tells the user the skill did not respond.
+ALEXA_RESPONSE_SECONDS = 8

@@ -11,6 +11,7 @@ is not empty) live here too, so their thresholds and dimensions are written once
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Optional
 
@@ -19,6 +20,7 @@ import pulumi_aws as aws
 
 COMPARISONS = ("GreaterThanOrEqualToThreshold", "GreaterThanThreshold", "LessThanThreshold",
                "LessThanOrEqualToThreshold")
+PERCENTILE = re.compile(r"p\d{1,2}(\.\d+)?")
 
 
 def metric_alarm(name: str, parent: pulumi.Resource, topic_arn: pulumi.Input[str], *, namespace: str, metric: str,
@@ -30,12 +32,15 @@ def metric_alarm(name: str, parent: pulumi.Resource, topic_arn: pulumi.Input[str
                  provider: Optional[pulumi.ProviderResource] = None) -> aws.cloudwatch.MetricAlarm:
     """An alarm on one metric that notifies ``topic_arn`` (and runs ``actions``, e.g. EC2 recovery) when it
     fires, and the topic again when it clears. ``provider``: where the metric is published when not in the
-    stack's region (CloudFront's are in us-east-1); the topic must be in that region too."""
+    stack's region (CloudFront's are in us-east-1); the topic must be in that region too. A percentile
+    ``statistic`` (``p99``) is set as the alarm's extended statistic, the only place CloudWatch accepts one."""
     if comparison not in COMPARISONS:
         raise ValueError(f"comparison {comparison!r}: one of {', '.join(COMPARISONS)}")
+    percentile = PERCENTILE.fullmatch(statistic) is not None
     return aws.cloudwatch.MetricAlarm(
         name, alarm_description=description, namespace=namespace, metric_name=metric,
-        dimensions=dict(dimensions), statistic=statistic, period=period_seconds,
+        dimensions=dict(dimensions), statistic=None if percentile else statistic,
+        extended_statistic=statistic if percentile else None, period=period_seconds,
         evaluation_periods=evaluation_periods, datapoints_to_alarm=datapoints_to_alarm, threshold=threshold,
         comparison_operator=comparison, treat_missing_data=treat_missing_data,
         alarm_actions=[topic_arn, *actions], ok_actions=[topic_arn],

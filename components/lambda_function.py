@@ -19,6 +19,7 @@ import pulumi_aws as aws
 from components import alarms, iam, packaging
 from components.args import (
     Args,
+    Boolean,
     Custom,
     InvalidArgument,
     Maybe,
@@ -49,6 +50,8 @@ class LambdaFunctionArgs(Args):
                                "Directory (relative to the project) whose files form the package root.")
     description: str = setting("", Custom(lambda d: isinstance(d, str) and len(d) <= 256, "a text of at most 256 "
                                           "characters"), "The function's description.")
+    keep_path: bool = setting(False, Boolean(), "Keep source_dir's project path in the archive (runtime/app/…), so "
+                              "modules import each other by their full names; false: its files at the root.")
     handler: str = setting("handler.handler", Text(r"[A-Za-z_][\w.]*\.[A-Za-z_]\w*", "module.function"),
                            "The entry point, module.function relative to source_dir.")
     runtime: str = setting("python3.12", OneOf(*RUNTIMES), "The Python runtime.")
@@ -110,7 +113,7 @@ class LambdaFunction(pulumi.ComponentResource):
         self.function = aws.lambda_.Function(
             name, description=args.description, role=self.role.arn, runtime=args.runtime, handler=args.handler,
             architectures=[args.architecture], memory_size=args.memory_mb, timeout=args.timeout_seconds,
-            code=packaging.source_archive(args.source_dir),
+            code=packaging.source_archive(args.source_dir, args.keep_path),
             layers=[self.layer.arn] if self.layer else None,
             environment=aws.lambda_.FunctionEnvironmentArgs(variables=dict(args.environment))
             if args.environment else None,

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 import pulumi
 
 from components.args import (
+    SETTING,
     InvalidArgument,
     SettingDoc,
     setting_names,
@@ -84,6 +85,7 @@ class Section:
             raise TypeError(f"{self.args.__name__}: {', '.join(not_passable)} are neither wiring nor fixed")
         own = setting_names(self.own) if self.own else []
         values = {k: v for k, v in self.raw().items() if k not in own}
+        self._require(self.args, {**values, **passed})
         with settings_of(self.name):
             return self.args(**{**values, **passed})
 
@@ -91,8 +93,17 @@ class Section:
         """The program's own settings from the same config object."""
         assert self.own is not None, f"section {self.name} declares no own settings"
         values = {k: v for k, v in self.raw().items() if k in setting_names(self.own)}
+        self._require(self.own, values)
         with settings_of(self.name):
             return self.own(**values)
+
+    def _require(self, args_type: type, values: dict[str, Any]) -> None:
+        """A required setting that config leaves out is refused like a wrong one, naming its key."""
+        for f in dataclasses.fields(args_type):
+            if (f.metadata.get("kind") == SETTING and f.name not in values
+                    and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING):
+                raise ConfigError(f"{PROJECT}:{self.name}.{f.name}: missing; it must be set to "
+                                  f"{f.metadata['rule'].allowed}")
 
     def docs(self) -> list[SettingDoc]:
         rows = settings(self.args, exclude=self.fixed)
