@@ -38,6 +38,7 @@ from moto.server import ThreadedMotoServer
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))  # so the script runs from any directory
 
+from runtime.thumbnail import contract  # noqa: E402
 from runtime.thumbnail.worker import ffmpeg_binary, frame_command  # noqa: E402
 
 CACHE = REPO_ROOT / ".build" / "bench"
@@ -188,20 +189,20 @@ class Run:
 
 def run_worker(proxy: CountingProxy, s3, env: dict[str, str], cpus: set[int] | None) -> Run:
     proxy.reset()
-    name = f"bench-{len(cpus) if cpus else 'all'}.png"
+    prefix = f"thumbnail-{len(cpus) if cpus else 'all'}/"
     seconds = timed(
         [sys.executable, "-m", "runtime.thumbnail"],
         {
             **env,
             "AWS_ENDPOINT_URL": proxy.url,
-            "INPUT_VIDEO_FILE_URL": f"s3://{BUCKET}/{KEY}",
-            "POSITION_TIME_DURATION": f"{POSITION_PERCENT}%",
-            "OUTPUT_S3_PATH": f"{BUCKET}/thumbnail",
-            "OUTPUT_THUMBS_FILE_NAME": name,
+            contract.ENV_BUCKET: BUCKET,
+            contract.ENV_KEY: KEY,
+            contract.ENV_POSITION: f"{POSITION_PERCENT}%",
+            contract.ENV_THUMBNAIL_PREFIX: prefix,
         },
         cpus,
     )
-    png = s3.get_object(Bucket=BUCKET, Key=f"thumbnail/{name}")["Body"].read()
+    png = s3.get_object(Bucket=BUCKET, Key=f"{prefix}{contract.thumbnail_name(KEY)}")["Body"].read()
     image = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR)
     return Run(seconds, proxy.bytes_read(OBJECT_PATH), proxy.requests(OBJECT_PATH), image)
 
