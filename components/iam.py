@@ -32,9 +32,13 @@ def policy_document(statements: Sequence[Statement], parent: Optional[pulumi.Res
 
 
 def assume_role_policy(service: str, source_account: Optional[pulumi.Input[str]] = None,
-                       parent: Optional[pulumi.Resource] = None) -> pulumi.Output[str]:
-    """Trust policy for an AWS service principal, optionally pinned to our account (confused deputy)."""
+                       parent: Optional[pulumi.Resource] = None,
+                       source_arns: Sequence[pulumi.Input[str]] = ()) -> pulumi.Output[str]:
+    """Trust policy for an AWS service principal, optionally pinned to our account and to the resources that
+    may have the service assume it (confused deputy)."""
     conditions = [condition("StringEquals", "aws:SourceAccount", source_account)] if source_account else []
+    if source_arns:
+        conditions.append(condition("ArnEquals", "aws:SourceArn", *source_arns))
     return policy_document([Statement(
         effect="Allow", actions=["sts:AssumeRole"],
         principals=[aws.iam.GetPolicyDocumentStatementPrincipalArgs(type="Service", identifiers=[service])],
@@ -42,10 +46,11 @@ def assume_role_policy(service: str, source_account: Optional[pulumi.Input[str]]
 
 
 def service_role(name: str, service: str, policy: Optional[pulumi.Input[str]], parent: pulumi.Resource,
-                 description: str, source_account: Optional[pulumi.Input[str]] = None) -> aws.iam.Role:
+                 description: str, source_account: Optional[pulumi.Input[str]] = None,
+                 source_arns: Sequence[pulumi.Input[str]] = ()) -> aws.iam.Role:
     """A role that ``service`` may assume, with ``policy`` (JSON) as its only inline policy."""
     role = aws.iam.Role(name, description=description,
-                        assume_role_policy=assume_role_policy(service, source_account, parent),
+                        assume_role_policy=assume_role_policy(service, source_account, parent, source_arns),
                         opts=pulumi.ResourceOptions(parent=parent))
     # Resources using the role should depend on ``role.permissions`` too, so they never start unauthorised.
     role.permissions = [] if policy is None else [aws.iam.RolePolicy(  # type: ignore[attr-defined]

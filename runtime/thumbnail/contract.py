@@ -79,11 +79,10 @@ def thumbnail_name(source_key: str) -> str:
     return f"{readable}-{digest}.png"
 
 
-def task_environment(*, video_prefix: str, thumbnail_prefix: str, video_suffixes: Sequence[str], position: str,
-                     backfill_limit: int) -> dict[str, str]:
-    """The container's fixed variables (the bucket and, per upload, the key come from the pattern)."""
-    return {ENV_VIDEO_PREFIX: video_prefix, ENV_THUMBNAIL_PREFIX: thumbnail_prefix,
-            ENV_VIDEO_SUFFIXES: ",".join(video_suffixes), ENV_POSITION: str(position),
+def task_environment(*, video_suffixes: Sequence[str], position: str, backfill_limit: int) -> dict[str, str]:
+    """The container's own fixed variables; the pattern adds the bucket, the prefixes and, per upload, the key
+    (under ENV_BUCKET, ENV_VIDEO_PREFIX, ENV_THUMBNAIL_PREFIX and ENV_KEY)."""
+    return {ENV_VIDEO_SUFFIXES: ",".join(video_suffixes), ENV_POSITION: str(position),
             ENV_BACKFILL_LIMIT: str(backfill_limit)}
 
 
