@@ -243,7 +243,7 @@ class ContainerOnDemand(pulumi.ComponentResource):
         return aws.s3.BucketNotification(
             f"{name}-uploads", bucket=self.bucket.id,
             lambda_functions=[aws.s3.BucketNotificationLambdaFunctionArgs(
-                id=f"video-uploaded{suffix}", lambda_function_arn=self.invoker.function.arn,
+                id=f"object-created{suffix}", lambda_function_arn=self.invoker.function.arn,
                 events=["s3:ObjectCreated:*"], filter_prefix=self.args.input_prefix, filter_suffix=suffix)
                 for suffix in self.args.notified_suffixes],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[permission]))
