@@ -35,7 +35,7 @@ from components.task_triggers import RuleTrigger, ScheduleTrigger, TaskTarget, c
 from service_limits import FARGATE_SIZES, SQS_MAX_RETENTION_DAYS
 
 PREFIX = Text(r"[A-Za-z0-9!_.*'()-]+(/[A-Za-z0-9!_.*'()-]+)*/",
-              "a key prefix such as video/ (safe characters, no leading /, ending in /)")
+              "a key prefix such as input/ (safe characters, no leading /, ending in /)")
 SUFFIXES = ListOf(Text(r"\.[a-z0-9]{1,10}", "a lower-case ending such as .mp4"), min_items=1)
 
 
@@ -53,7 +53,7 @@ class TaskContainer:
     output_prefix_variable: Optional[str] = None
     """The variable that holds output_prefix."""
     dockerfile: Optional[str] = None
-    """Build this image (context ``runtime/``) into a repository of the pattern's; or pass ``image``."""
+    """Build this image (ContainerImage's build context) into a repository of the pattern's; or pass ``image``."""
     image: Optional[pulumi.Input[str]] = None
     user: Optional[str] = None
     environment: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
