@@ -136,6 +136,28 @@ class TaskTarget:
             {"name": k, "value": v} for k, v in sorted(environment.items())]}]})
 
 
+# The same target in each service's own types: (ECS parameters, network, retry policy, dead-letter config), and
+# the name of the ECS parameters' argument.
+_SCHEDULER_TYPES = ("ecs_parameters", aws.scheduler.ScheduleTargetEcsParametersArgs,
+                    aws.scheduler.ScheduleTargetEcsParametersNetworkConfigurationArgs,
+                    aws.scheduler.ScheduleTargetRetryPolicyArgs, aws.scheduler.ScheduleTargetDeadLetterConfigArgs)
+_EVENTS_TYPES = ("ecs_target", aws.cloudwatch.EventTargetEcsTargetArgs,
+                 aws.cloudwatch.EventTargetEcsTargetNetworkConfigurationArgs, aws.cloudwatch.EventTargetRetryPolicyArgs,
+                 aws.cloudwatch.EventTargetDeadLetterConfigArgs)
+
+
+def _run_task_target(types: tuple, target: TaskTarget, trigger: _Trigger, dead_letter_queue: aws.sqs.Queue) -> dict:
+    """One Fargate task, placed as the network decided, retried, then dead-lettered."""
+    ecs_argument, ecs, network, retry, dead_letter = types
+    return {ecs_argument: ecs(
+        task_definition_arn=target.task.task_definition.arn, launch_type="FARGATE", task_count=1,
+        network_configuration=network(subnets=target.subnet_ids, security_groups=list(target.security_group_ids),
+                                      assign_public_ip=target.assign_public_ip), tags=dict(trigger.tags) or None),
+        "retry_policy": retry(maximum_retry_attempts=trigger.retry_attempts,
+                              maximum_event_age_in_seconds=trigger.max_event_age_seconds),
+        "dead_letter_config": dead_letter(arn=dead_letter_queue.arn)}
+
+
 def schedules(name: str, parent: pulumi.Resource, target: TaskTarget, triggers: Sequence[ScheduleTrigger],
               dead_letter_queue: aws.sqs.Queue, account_id: pulumi.Input[str]) -> list[aws.scheduler.Schedule]:
     if not triggers:
@@ -147,9 +169,6 @@ def schedules(name: str, parent: pulumi.Resource, target: TaskTarget, triggers: 
             *target.run_task_statements("ScheduledTasks", tag=any(t.tags for t in triggers)),
             iam.statement(["sqs:SendMessage"], [dead_letter_queue.arn], sid="DeadLetterFailedStarts")], parent),
         parent, f"Lets the {name} schedules start its tasks", source_account=account_id, source_arns=[group.arn])
-    network = aws.scheduler.ScheduleTargetEcsParametersNetworkConfigurationArgs(
-        subnets=target.subnet_ids, security_groups=list(target.security_group_ids),
-        assign_public_ip=target.assign_public_ip)
     return [aws.scheduler.Schedule(
         f"{name}-{trigger.name}", group_name=group.name, schedule_expression=trigger.expression,
         schedule_expression_timezone=trigger.timezone, description=f"{name}: {trigger.name}",
@@ -158,13 +177,7 @@ def schedules(name: str, parent: pulumi.Resource, target: TaskTarget, triggers: 
             maximum_window_in_minutes=trigger.flexible_window_minutes or None),
         target=aws.scheduler.ScheduleTargetArgs(
             arn=target.cluster_arn, role_arn=role.arn, input=target.overrides(trigger.environment),
-            ecs_parameters=aws.scheduler.ScheduleTargetEcsParametersArgs(
-                task_definition_arn=target.task.task_definition.arn, launch_type="FARGATE", task_count=1,
-                network_configuration=network, tags=dict(trigger.tags) or None),
-            retry_policy=aws.scheduler.ScheduleTargetRetryPolicyArgs(
-                maximum_retry_attempts=trigger.retry_attempts,
-                maximum_event_age_in_seconds=trigger.max_event_age_seconds),
-            dead_letter_config=aws.scheduler.ScheduleTargetDeadLetterConfigArgs(arn=dead_letter_queue.arn)),
+            **_run_task_target(_SCHEDULER_TYPES, target, trigger, dead_letter_queue)),
         opts=pulumi.ResourceOptions(parent=parent, depends_on=[*role.permissions]))
         for trigger in triggers]
 
@@ -188,19 +201,10 @@ def rules(name: str, parent: pulumi.Resource, target: TaskTarget, triggers: Sequ
                       principals=[aws.iam.GetPolicyDocumentStatementPrincipalArgs(
                           type="Service", identifiers=["events.amazonaws.com"])],
                       conditions=[iam.condition("ArnEquals", "aws:SourceArn", *arns)])], parent), opts=child)
-    network = aws.cloudwatch.EventTargetEcsTargetNetworkConfigurationArgs(
-        subnets=target.subnet_ids, security_groups=list(target.security_group_ids),
-        assign_public_ip=target.assign_public_ip)
     for rule, trigger in zip(made, triggers):
         aws.cloudwatch.EventTarget(
             f"{name}-{trigger.name}", rule=rule.name, arn=target.cluster_arn, role_arn=role.arn,
             input=target.overrides(trigger.environment),
-            ecs_target=aws.cloudwatch.EventTargetEcsTargetArgs(
-                task_definition_arn=target.task.task_definition.arn, launch_type="FARGATE", task_count=1,
-                network_configuration=network, tags=dict(trigger.tags) or None),
-            retry_policy=aws.cloudwatch.EventTargetRetryPolicyArgs(
-                maximum_retry_attempts=trigger.retry_attempts,
-                maximum_event_age_in_seconds=trigger.max_event_age_seconds),
-            dead_letter_config=aws.cloudwatch.EventTargetDeadLetterConfigArgs(arn=dead_letter_queue.arn),
+            **_run_task_target(_EVENTS_TYPES, target, trigger, dead_letter_queue),
             opts=pulumi.ResourceOptions(parent=rule, depends_on=[*role.permissions]))
     return made

@@ -19,10 +19,16 @@ def _event_target(m: ProviderMocks, name: str, inputs: dict) -> tuple[str, dict]
     return f"{inputs.get('eventBusName') or 'default'}-{inputs.get('rule', name)}-{target_id}", {"targetId": target_id}
 
 
-@shape("aws:scheduler/scheduleGroup:ScheduleGroup")
-def _schedule_group(m: ProviderMocks, name: str, inputs: dict) -> tuple[str, dict]:
-    group = autoname(name, inputs)
-    return group, {"name": group, "arn": m.arn("scheduler", f"schedule-group/{group}"), "state": "ACTIVE"}
+def _named(service: str, path: str):
+    """A resource whose id is its (auto)name and whose ARN is ``arn:aws:<service>:…:<path><name>``."""
+    def shaper(m: ProviderMocks, name: str, inputs: dict) -> tuple[str, dict]:
+        resource = autoname(name, inputs)
+        return resource, {"name": resource, "arn": m.arn(service, f"{path}{resource}")}
+    return shaper
+
+
+shape("aws:scheduler/scheduleGroup:ScheduleGroup")(_named("scheduler", "schedule-group/"))
+shape("aws:cloudwatch/metricAlarm:MetricAlarm")(_named("cloudwatch", "alarm:"))
 
 
 @shape("aws:scheduler/schedule:Schedule")
@@ -31,12 +37,6 @@ def _schedule(m: ProviderMocks, name: str, inputs: dict) -> tuple[str, dict]:
     group = inputs.get("groupName") or "default"
     return f"{group}/{schedule}", {"name": schedule, "groupName": group,
                                    "arn": m.arn("scheduler", f"schedule/{group}/{schedule}")}
-
-
-@shape("aws:cloudwatch/metricAlarm:MetricAlarm")
-def _alarm(m: ProviderMocks, name: str, inputs: dict) -> tuple[str, dict]:
-    alarm = autoname(name, inputs)
-    return alarm, {"name": alarm, "arn": m.arn("cloudwatch", f"alarm:{alarm}")}
 
 
 @shape("aws:sqs/queuePolicy:QueuePolicy")

@@ -98,19 +98,26 @@ def test_execution_role_pulls_only_this_image_repository_and_writes_only_the_tas
     assert set(statements) == {"WriteTaskLogs", "LogInToEcr", "PullTaskImages"}
 
 
+def starter_statements(ids: dict, run_sid: str, dead_letter_sid: str) -> list[dict]:
+    """What every starter of the task may do: run this family on this cluster, pass the two roles to ECS tasks,
+    dead-letter what it could not start."""
+    return [
+        {"Sid": run_sid, "Effect": "Allow", "Action": "ecs:RunTask", "Resource": f"{ids['family']}:*",
+         "Condition": {"ArnEquals": {"ecs:cluster": ids["cluster"]}}},
+        {"Sid": "PassTaskRoles", "Effect": "Allow", "Action": "iam:PassRole",
+         "Resource": [ids["execution_role"], ids["task_role"]],
+         "Condition": {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}},
+        {"Sid": dead_letter_sid, "Effect": "Allow", "Action": "sqs:SendMessage", "Resource": ids["queue"]},
+    ]
+
+
 def test_invoker_runs_only_this_family_on_this_cluster_and_passes_only_the_two_task_roles(plan):
     ids = arns(plan)
     invoker_logs = plan.outputs["invoker_log_group"]
     assert policy(plan, "test-tom-thumb-invoker-role") == [
         {"Sid": "WriteOwnLogs", "Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
          "Resource": f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:{invoker_logs}:*"},
-        {"Sid": "RunTasks", "Effect": "Allow", "Action": "ecs:RunTask", "Resource": f"{ids['family']}:*",
-         "Condition": {"ArnEquals": {"ecs:cluster": ids["cluster"]}}},
-        {"Sid": "PassTaskRoles", "Effect": "Allow", "Action": "iam:PassRole",
-         "Resource": [ids["execution_role"], ids["task_role"]],
-         "Condition": {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}},
-        {"Sid": "DeadLetterFailedEvents", "Effect": "Allow", "Action": "sqs:SendMessage", "Resource": ids["queue"]},
-    ]
+        *starter_statements(ids, "RunTasks", "DeadLetterFailedEvents")]
     assert ids["execution_role"] != ids["task_role"]
     assert all(arn.startswith(f"arn:aws:iam::{ACCOUNT}:role/") for arn in (ids["execution_role"], ids["task_role"]))
 
@@ -315,14 +322,8 @@ def test_the_schedulers_role_trusts_only_this_accounts_schedule_group_and_may_on
     group = one(plan, "aws:scheduler/schedule:Schedule").inputs["groupName"]
     assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": ACCOUNT}, "ArnEquals": {
         "aws:SourceArn": f"arn:aws:scheduler:us-east-1:{ACCOUNT}:schedule-group/{group}"}}
-    assert policy(plan, "test-tom-thumb-scheduler") == [
-        {"Sid": "RunScheduledTasks", "Effect": "Allow", "Action": "ecs:RunTask", "Resource": f"{ids['family']}:*",
-         "Condition": {"ArnEquals": {"ecs:cluster": ids["cluster"]}}},
-        {"Sid": "PassTaskRoles", "Effect": "Allow", "Action": "iam:PassRole",
-         "Resource": [ids["execution_role"], ids["task_role"]],
-         "Condition": {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}},
-        {"Sid": "DeadLetterFailedStarts", "Effect": "Allow", "Action": "sqs:SendMessage", "Resource": ids["queue"]},
-    ]
+    assert policy(plan, "test-tom-thumb-scheduler") == starter_statements(ids, "RunScheduledTasks",
+                                                                          "DeadLetterFailedStarts")
 
 
 def test_every_alarm_and_the_failed_task_rule_notify_the_alert_topic(plan, upstreams):
