@@ -345,7 +345,7 @@ class Network(pulumi.ComponentResource):
                 ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
                 [pulumi.Output.concat(group.arn, ":*")])], self),
             self, "VPC flow logs delivery to its own log group",
-            source_arn=iam.arn_of("ec2", "vpc-flow-log/*", self))
+            source_arns=[iam.arn_of("ec2", "vpc-flow-log/*", self)])
         flow_log = aws.ec2.FlowLog(f"{name}-flow-log", vpc_id=self.vpc.id, traffic_type="ALL",
                                    log_destination_type="cloud-watch-logs", log_destination=group.arn,
                                    iam_role_arn=role.arn, max_aggregation_interval=60,

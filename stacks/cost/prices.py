@@ -26,6 +26,8 @@ USAGE_KEYS: dict[str, str] = {
     "s3_put_requests": "PUT/COPY/POST/LIST requests to each S3 bucket a month",
     "s3_get_requests": "GET and other read requests to each S3 bucket a month",
     "sqs_requests": "requests to each SQS queue a month",
+    "schedule_invocations": "invocations of each EventBridge Scheduler schedule a month (cron expressions the "
+                            "estimator cannot count)",
     "sns_publishes": "publishes to each SNS topic a month",
     "ecr_storage_gb": "GB of images stored in each ECR repository",
     "secret_api_calls": "API calls to each Secrets Manager secret a month",

@@ -65,6 +65,43 @@ INTENDED: tuple[Intended, ...] = (
              "alarms: the proxy reads the alerts stack's topic_arn"),
     Intended("*-label-proxy", "*aws:cloudwatch/metricAlarm:MetricAlarm::*-label-proxy-[e5t]*", "added",
              "alarms: the proxy Lambda's errors and throttles and the HTTP API's 5xx notify the topic"),
+    *(Intended("*-tom-thumb", f"urn:pulumi:*-tom-thumb::cloud-patterns::{urn}", path, reason) for urn, path, reason in (
+        ("pulumi:pulumi:StackReference::alerts-stack", "added",
+         "alarms: the stack reads the alerts stack's topic_arn"),
+        ("cloud-patterns:lambda:LambdaFunction$aws:cloudwatch/metricAlarm:MetricAlarm::*-tom-thumb-invoker-"
+         "[et]*[sr]", "added", "alarms: the invoker's errors and throttles notify the topic"),
+        ("cloud-patterns:patterns:ContainerOnDemand$aws:cloudwatch/metricAlarm:MetricAlarm::"
+         "*-tom-thumb-invoker-failures-not-empty", "added", "hardening: an alarm on the dead-letter queue's depth"),
+        ("cloud-patterns:patterns:ContainerOnDemand$aws:cloudwatch/eventRule:EventRule::*-tom-thumb-failed-tasks",
+         "added", "hardening: a task stopped with a non-zero exit notifies the topic"),
+        ("aws:cloudwatch/eventRule:EventRule$aws:cloudwatch/eventTarget:EventTarget::*-tom-thumb-failed-tasks",
+         "added", "hardening: the failed-task rule's target is the topic"),
+        ("cloud-patterns:patterns:ContainerOnDemand$aws:scheduler/scheduleGroup:ScheduleGroup::"
+         "*-tom-thumb-schedules", "added", "events: the nightly backfill's schedule group (pins the role's trust)"),
+        ("cloud-patterns:patterns:ContainerOnDemand$aws:scheduler/schedule:Schedule::*-tom-thumb-backfill", "added",
+         "events: the nightly backfill schedule runs the task directly"),
+        ("cloud-patterns:patterns:ContainerOnDemand$aws:iam/role:Role::*-tom-thumb-scheduler", "added",
+         "events: the role the schedule starts the task with"),
+        ("aws:iam/role:Role$aws:iam/rolePolicy:RolePolicy::*-tom-thumb-scheduler-policy", "added",
+         "events: RunTask on the family, PassRole on its roles, SendMessage to the dead-letter queue"),
+        ("aws:iam/role:Role$aws:iam/rolePolicy:RolePolicy::*-tom-thumb-invoker-role-policy", "inputs.policy",
+         "architecture: generic statement ids (RunTasks), written once for every starter"),
+        ("aws:iam/role:Role$aws:iam/rolePolicy:RolePolicy::*-tom-thumb-thumbnail-task-policy", "inputs.policy",
+         "architecture and events: generic statement ids; backfill may list the video and thumbnail prefixes"),
+        ("cloud-patterns:containers:ContainerImage$docker-build:index:Image::*-tom-thumb-thumbnail", "inputs.tags",
+         "the worker's sources changed (bucket and key apart, faster, backfill): a new image tag"),
+        ("cloud-patterns:containers:FargateTask$aws:ecs/taskDefinition:TaskDefinition::*-tom-thumb-thumbnail",
+         "inputs.containerDefinitions", "hardening and architecture: the container gets the bucket, prefixes "
+         "and position from the task definition; each start passes only the key"),
+        ("cloud-patterns:lambda:LambdaFunction$aws:lambda/function:Function::*-tom-thumb-invoker",
+         "inputs.[cde][eno]*", "architecture and hardening: the generic invoker (code, description and variables "
+         "from its contract; RunTask's network configuration as JSON, no ENABLED/DISABLED round trip)"),
+        ("cloud-patterns:patterns:ContainerOnDemand$aws:ec2/securityGroup:SecurityGroup::*-tom-thumb-tasks",
+         "inputs.[ei]*gress", "hardening: rule resources only, no inline egress=[]/ingress=[] that fights them"),
+        ("cloud-patterns:patterns:ContainerOnDemand$aws:s3/bucketNotification:BucketNotification::"
+         "*-tom-thumb-uploads", "inputs.lambdaFunctions", "architecture: generic notification ids"),
+    )),
+    Intended("*-tom-thumb", "", "outputs.backfill_schedule", "events: the backfill schedule's name"),
 )
 
 

@@ -64,6 +64,8 @@ TLS_ONLY = {"sid": "DenyInsecureTransport", "effect": "Deny", "actions": ["s3:*"
 
 # (rule, type token, engine inputs, a fragment of the expected message)
 FAILING_RESOURCES = [
+    ("security-group-rules-as-resources", SG, {"vpcId": "vpc-1", "ingress": [], "egress": []},
+     "inline ingress (0 rules) beside rule resources"),
     ("security-group-no-remote-admin", VPC_INGRESS,
      {"securityGroupId": "sg-1", "ipProtocol": "tcp", "fromPort": 22, "toPort": 22, "cidrIpv4": "10.0.0.0/8"},
      "SSH (port 22) open to 10.0.0.0/8"),
@@ -209,6 +211,7 @@ FAILING_RESOURCES = [
 ]
 
 PASSING_RESOURCES = [
+    ("security-group-rules-as-resources", SG, {"vpcId": "vpc-1", "description": "rules are separate resources"}),
     ("security-group-no-remote-admin", VPC_INGRESS,
      {"securityGroupId": "sg-1", "ipProtocol": "tcp", "fromPort": 22, "toPort": 22,
       "referencedSecurityGroupId": "sg-2"}),
