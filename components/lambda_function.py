@@ -68,6 +68,9 @@ class LambdaFunctionArgs(Args):
     reserved_concurrency: Optional[int] = setting(None, Maybe(Whole(0, 1000)),
                                                   "Caps concurrent invocations (a cost guard); null: the account's "
                                                   "unreserved pool.")
+    keep_project_path: bool = wiring("Package the files at their project paths (runtime/<app>/…), so the handler "
+                                     "is a dotted module path and the app's modules import one another.",
+                                     default=False)
     alarm_topic_arn: Optional[pulumi.Input[str]] = wiring(
         "The environment's alarm topic: errors and throttles alarm there; None: no alarms.", default=None)
 
@@ -110,7 +113,7 @@ class LambdaFunction(pulumi.ComponentResource):
         self.function = aws.lambda_.Function(
             name, description=args.description, role=self.role.arn, runtime=args.runtime, handler=args.handler,
             architectures=[args.architecture], memory_size=args.memory_mb, timeout=args.timeout_seconds,
-            code=packaging.source_archive(args.source_dir),
+            code=packaging.source_archive(args.source_dir, args.keep_project_path),
             layers=[self.layer.arn] if self.layer else None,
             environment=aws.lambda_.FunctionEnvironmentArgs(variables=dict(args.environment))
             if args.environment else None,

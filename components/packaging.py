@@ -45,11 +45,18 @@ def content_hash(*paths: str | Path) -> str:
     return sha.hexdigest()
 
 
-def source_archive(directory: str | Path) -> pulumi.AssetArchive:
-    """The directory's files at the archive root (a Lambda handler ``handler.handler`` lives in handler.py)."""
+def source_archive(directory: str | Path, keep_project_path: bool = False) -> pulumi.AssetArchive:
+    """The directory's files at the archive root (a Lambda handler ``handler.handler`` lives in handler.py), or
+    with ``keep_project_path`` at their project paths with the parent packages' ``__init__.py`` (the handler is
+    then ``runtime.<app>.<module>.<function>``, and the app's modules import each other as they do in tests)."""
     root = project_path(directory)
-    return pulumi.AssetArchive({str(f.relative_to(root)): pulumi.FileAsset(str(f.relative_to(PROJECT_DIR)))
-                                for f in source_files(root) if f.name != "requirements.txt"})
+    base = PROJECT_DIR if keep_project_path else root
+    files = [f for f in source_files(root) if f.name != "requirements.txt"]
+    if keep_project_path:
+        files += [p / "__init__.py" for p in root.parents if p != PROJECT_DIR and PROJECT_DIR in p.parents
+                  and (p / "__init__.py").is_file()]
+    return pulumi.AssetArchive({str(f.relative_to(base)): pulumi.FileAsset(str(f.relative_to(PROJECT_DIR)))
+                                for f in files})
 
 
 def python_dependencies(requirements_file: str | Path, python_version: str, architecture: str) -> Path:
