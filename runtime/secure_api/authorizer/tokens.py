@@ -19,7 +19,7 @@ from runtime.secure_api import contract
 from runtime.secure_api.contract import Principal
 
 ALGORITHM = "RS256"
-REQUIRED_CLAIMS = ["exp", "iat", "iss", "sub", "token_use", "client_id"]
+REQUIRED_CLAIMS = ["exp", "iat", "iss", "sub", "token_use"]  # client_id: checked after token_use
 JWKS_TIMEOUT_SECONDS = 3
 
 
