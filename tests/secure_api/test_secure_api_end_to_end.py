@@ -10,9 +10,8 @@ import socket
 import pytest
 import requests
 
-from runtime.secure_api import contract, login
+from runtime.secure_api import contract, handlers, login
 from runtime.secure_api.authorizer import handler as authorizer
-from runtime.secure_api import handlers
 from tests.conftest import run_program
 from tests.secure_api.conftest import REGION
 from tests.secure_api.http_api import HttpApi, IdRecordingMocks

@@ -2,8 +2,9 @@
 
 A token is accepted only if all of these hold: the header names RS256 (``alg: none`` and HMAC algorithms are
 refused before any key is looked at, so a public key can never serve as an HMAC secret); its ``kid`` is one of
-the issuer's signing keys (fetched from the JWKS URL and cached; an unknown ``kid`` refetches once, for key
-rotation); the signature verifies; ``iss`` is exactly our pool's issuer; ``exp`` has not passed; ``token_use``
+the issuer's signing keys (fetched from the JWKS URL and cached; an unknown ``kid`` refetches the set, for key
+rotation, at most once per cooldown, so tokens with made-up key ids cannot hammer the endpoint); the signature
+verifies; ``iss`` is exactly our pool's issuer; ``exp`` has not passed; ``token_use``
 is ``access`` (Cognito ID tokens carry ``aud`` instead of ``client_id`` and are refused); ``client_id`` is
 one of our app clients.
 """
@@ -41,6 +42,7 @@ class Settings:
     client_ids: frozenset[str]
     jwks_url: str
     jwks_cache_seconds: int = contract.DEFAULT_JWKS_CACHE_SECONDS
+    refetch_cooldown_seconds: float = 30
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> "Settings":
@@ -69,7 +71,7 @@ class AccessTokens:
     def __init__(self, settings: Settings):
         self.settings = settings
         self.keys = jwt.PyJWKClient(settings.jwks_url, cache_keys=True, lifespan=settings.jwks_cache_seconds,
-                                    timeout=JWKS_TIMEOUT_SECONDS)
+                                    timeout=JWKS_TIMEOUT_SECONDS, cooldown_duration=settings.refetch_cooldown_seconds)
 
     def principal(self, authorization: str | None) -> Principal:
         token = bearer_token(authorization)
