@@ -13,6 +13,7 @@ Run from the repo root:  .venv/bin/python -m benchmarks.secure_api_authorizer [-
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import statistics
 import time
@@ -36,17 +37,15 @@ def main() -> None:
 
     import boto3
     import jwt
-    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's request lines
 
     from runtime.secure_api import contract
     from runtime.secure_api.authorizer import handler as authorizer
+    from tests.conftest import moto_server
     from tests.secure_api.conftest import REGION, first_sign_in, invite, make_pool
 
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    try:
+    with moto_server() as endpoint:
         cognito = boto3.client("cognito-idp", endpoint_url=endpoint, region_name=REGION, aws_access_key_id="bench",
                                aws_secret_access_key="bench")
         pool = make_pool(cognito, endpoint, "bench")
@@ -91,8 +90,6 @@ def main() -> None:
                 timings["floor"] += [floor() for _ in range(args.requests)]
             authorizer.access_tokens.cache_clear()
         devnull.close()
-    finally:
-        server.stop()
 
     rows = SimpleNamespace(**{name: (statistics.median(v), percentile(v, 0.99), len(v)) for name, v in timings.items()})
     print(f"Authorizer, {args.rounds} interleaved rounds (ms per authorization)")

@@ -112,21 +112,9 @@ class UserDirectory(pulumi.ComponentResource):
         super().__init__("cloud-patterns:identity:UserDirectory", name, None, opts)
         self.args = args
         child = pulumi.ResourceOptions(parent=self)
-        self.user_pool = aws.cognito.UserPool(
-            name, username_attributes=["email"], auto_verified_attributes=["email"],
-            username_configuration=aws.cognito.UserPoolUsernameConfigurationArgs(case_sensitive=False),
-            admin_create_user_config=aws.cognito.UserPoolAdminCreateUserConfigArgs(allow_admin_create_user_only=True),
-            password_policy=aws.cognito.UserPoolPasswordPolicyArgs(
-                minimum_length=args.password_minimum_length, require_lowercase=True, require_uppercase=True,
-                require_numbers=True, require_symbols=True,
-                temporary_password_validity_days=args.temporary_password_days),
-            mfa_configuration=args.mfa,
-            software_token_mfa_configuration=aws.cognito.UserPoolSoftwareTokenMfaConfigurationArgs(enabled=True)
-            if args.mfa != "OFF" else None,
-            account_recovery_setting=aws.cognito.UserPoolAccountRecoverySettingArgs(recovery_mechanisms=[
-                aws.cognito.UserPoolAccountRecoverySettingRecoveryMechanismArgs(name="verified_email", priority=1)]),
-            user_pool_tier=args.tier, deletion_protection="ACTIVE" if args.deletion_protection else "INACTIVE",
-            opts=child)
+        self.user_pool = user_pool(name, self, mfa=args.mfa, password_minimum_length=args.password_minimum_length,
+                                   temporary_password_days=args.temporary_password_days,
+                                   deletion_protection=args.deletion_protection, tier=args.tier)
         pool = self.user_pool.id
         self.issuer = pulumi.Output.concat("https://", self.user_pool.endpoint)
         self.resource_server = aws.cognito.ResourceServer(
@@ -183,3 +171,24 @@ class UserDirectory(pulumi.ComponentResource):
             token_validity_units=aws.cognito.UserPoolClientTokenValidityUnitsArgs(
                 access_token="minutes", id_token="minutes", refresh_token="days"),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.resource_server]), **settings)
+
+
+def user_pool(name: str, parent: pulumi.Resource, *, mfa: str, password_minimum_length: int = 14,
+              temporary_password_days: int = 3, deletion_protection: bool = False,
+              tier: Optional[str] = None) -> aws.cognito.UserPool:
+    """A pool whose users sign in with their e-mail (case-insensitive), are created by an administrator only,
+    need strong passwords, may (or must) use a TOTP app, and recover their account by verified e-mail."""
+    return aws.cognito.UserPool(
+        name, username_attributes=["email"], auto_verified_attributes=["email"],
+        username_configuration=aws.cognito.UserPoolUsernameConfigurationArgs(case_sensitive=False),
+        admin_create_user_config=aws.cognito.UserPoolAdminCreateUserConfigArgs(allow_admin_create_user_only=True),
+        password_policy=aws.cognito.UserPoolPasswordPolicyArgs(
+            minimum_length=password_minimum_length, require_lowercase=True, require_uppercase=True,
+            require_numbers=True, require_symbols=True, temporary_password_validity_days=temporary_password_days),
+        mfa_configuration=mfa,
+        software_token_mfa_configuration=aws.cognito.UserPoolSoftwareTokenMfaConfigurationArgs(enabled=True)
+        if mfa != "OFF" else None,
+        account_recovery_setting=aws.cognito.UserPoolAccountRecoverySettingArgs(recovery_mechanisms=[
+            aws.cognito.UserPoolAccountRecoverySettingRecoveryMechanismArgs(name="verified_email", priority=1)]),
+        user_pool_tier=tier, deletion_protection="ACTIVE" if deletion_protection else "INACTIVE",
+        opts=pulumi.ResourceOptions(parent=parent))

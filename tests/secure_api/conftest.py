@@ -19,10 +19,10 @@ from unittest import mock
 import boto3
 import jwt
 import pytest
-from moto.server import ThreadedMotoServer
 from moto.utilities.utils import load_resource
 
 from runtime.secure_api import contract, login
+from tests.conftest import moto_server
 
 REGION = "us-east-1"
 USERS = {"user": ["USER"], "admin": ["ADMIN"], "both": ["USER", "ADMIN"]}
@@ -30,13 +30,8 @@ USERS = {"user": ["USER"], "admin": ["ADMIN"], "both": ["USER", "ADMIN"]}
 
 @pytest.fixture(scope="session")
 def moto_endpoint():
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
+    with moto_server() as endpoint:  # this package's own: other packages reset theirs between tests
+        yield endpoint
 
 
 @pytest.fixture(scope="session")
