@@ -21,6 +21,7 @@ import pulumi_aws as aws
 
 from components import validation
 from components.load_balancer import WebLoadBalancer, WebLoadBalancerArgs
+from components.user_directory import user_pool
 
 OAUTH_SCOPES = ("openid", "email", "profile", "phone", "aws.cognito.signin.user.admin")
 GOOGLE_SCOPES = ("openid", "email", "profile")
@@ -99,20 +100,7 @@ class CognitoFront(pulumi.ComponentResource):
     def __init__(self, name: str, args: CognitoFrontArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("cloud-patterns:load-balancing:CognitoFront", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        self.user_pool = aws.cognito.UserPool(
-            name, username_attributes=["email"], auto_verified_attributes=["email"],
-            username_configuration=aws.cognito.UserPoolUsernameConfigurationArgs(case_sensitive=False),
-            admin_create_user_config=aws.cognito.UserPoolAdminCreateUserConfigArgs(allow_admin_create_user_only=True),
-            password_policy=aws.cognito.UserPoolPasswordPolicyArgs(
-                minimum_length=14, require_lowercase=True, require_uppercase=True, require_numbers=True,
-                require_symbols=True, temporary_password_validity_days=3),
-            mfa_configuration=args.mfa,
-            software_token_mfa_configuration=aws.cognito.UserPoolSoftwareTokenMfaConfigurationArgs(enabled=True)
-            if args.mfa != "OFF" else None,
-            account_recovery_setting=aws.cognito.UserPoolAccountRecoverySettingArgs(recovery_mechanisms=[
-                aws.cognito.UserPoolAccountRecoverySettingRecoveryMechanismArgs(name="verified_email", priority=1)]),
-            deletion_protection="ACTIVE" if args.deletion_protection else "INACTIVE",
-            opts=child)
+        self.user_pool = user_pool(name, self, mfa=args.mfa, deletion_protection=args.deletion_protection)
         self.user_pool_domain = aws.cognito.UserPoolDomain(
             name, domain=args.domain_prefix, user_pool_id=self.user_pool.id, opts=child)
         self.google = None
