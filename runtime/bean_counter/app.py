@@ -159,7 +159,8 @@ def _count(data: bytes, max_pixels: int) -> dict:
             }
             for coin in sorted(result.coins, key=lambda c: (c.y, c.x))
         ],
-        "calibration": {"reference": result.reference, "px_per_mm": round(result.px_per_mm * to_original, 3),
+        "calibration": {"px_per_mm": round(result.px_per_mm * to_original, 3),
+                        "size_error_percent": round(100 * result.size_error, 2),
                         "ignored_objects": result.ignored},
         "image": {"width": image.width, "height": image.height},
     }
