@@ -95,9 +95,11 @@ class _EdgeRays:
             distance = samples[..., 0]
         else:
             off_paper = samples - np.asarray(paper, np.float32)
-            distance = np.sqrt(off_paper[..., 0] ** 2 + CHROMA_WEIGHT * (off_paper[..., 1] ** 2 + off_paper[..., 2] ** 2))
+            distance = np.sqrt(off_paper[..., 0] ** 2
+                               + CHROMA_WEIGHT * (off_paper[..., 1] ** 2 + off_paper[..., 2] ** 2))
             strength = distance[:, :-2 * cls.SPAN] - distance[:, 2 * cls.SPAN:]
-        return cls(strength, radii[cls.SPAN:-cls.SPAN], distance[:, cls.SPAN:-cls.SPAN], theta, (ccx, ccy, cr), inner, outer, (x0, y0), (sx, sy))
+        return cls(strength, radii[cls.SPAN:-cls.SPAN], distance[:, cls.SPAN:-cls.SPAN], theta, (ccx, ccy, cr),
+                   inner, outer, (x0, y0), (sx, sy))
 
     def _to_image(self, x, y, r, support):
         (x0, y0), (sx, sy) = self.origin, self.scale

@@ -28,7 +28,14 @@ import numpy as np
 
 from .circles import CHROMA_WEIGHT, refine
 from .coins import (  # noqa: F401 (the names callers use)
-    Count, CountError, Disc, NoCoinsFound, NothingToCalibrate, balanced_redness, classify)
+    Count,
+    CountError,
+    Disc,
+    NoCoinsFound,
+    NothingToCalibrate,
+    balanced_redness,
+    classify,
+)
 
 WORK_LONG_SIDE = 800
 MIN_RADIUS_WORK_PX = 6.0

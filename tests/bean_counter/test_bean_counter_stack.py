@@ -10,8 +10,8 @@ import pytest
 
 from components.scaling_container import ScalingContainerArgs
 from components.validation import InvalidArgument
-from programs.common import ConfigError
 from planning.offline import RecordingMonitor
+from programs.common import ConfigError
 from tests.conftest import run_program
 
 CERT = "arn:aws:acm:us-east-1:123456789012:certificate/3c9e1f47-2b6d-4a85-9e07-5f1d8c2a6b34"
