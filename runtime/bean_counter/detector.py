@@ -72,7 +72,10 @@ def find_discs(image: np.ndarray) -> list[Disc]:
     discs: list[Disc] = []
 
     def verify(cx: float, cy: float, r0: float) -> tuple[float, float, float] | None:
-        circle = refine(image_lab, cx / scale_x, cy / scale_y, r0 / work_scale)
+        # A blob of touching coins (and the paper pockets between them) can hold a larger inscribed circle
+        # than the coin whose centre it is near: a smaller guess finds that coin's own rim.
+        circle = (refine(image_lab, cx / scale_x, cy / scale_y, r0 / work_scale)
+                  or refine(image_lab, cx / scale_x, cy / scale_y, 0.75 * r0 / work_scale))
         if circle is None:
             return None
         x, y, radius, support, paper = circle
