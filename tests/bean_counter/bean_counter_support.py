@@ -166,9 +166,9 @@ def running_service(env: dict[str, str] | None = None, workers: int = 1) -> Iter
         deadline = time.monotonic() + 60
         while True:  # the workers boot after the socket is bound
             try:
-                if requests.get(f"{url}/healthz", timeout=2).status_code == 200:
+                if requests.get(f"{url}/healthz", timeout=5).status_code == 200:
                     break
-            except requests.ConnectionError:
+            except requests.RequestException:  # not accepting yet, or a worker still loading
                 pass
             assert time.monotonic() < deadline, "server never became healthy:\n" + "".join(log)
             time.sleep(0.2)

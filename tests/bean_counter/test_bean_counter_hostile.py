@@ -23,6 +23,7 @@ from tests.bean_counter.bean_counter_support import (
 )
 
 MEMORY_BOUND_MB = contract.WORKER_BASE_MB + contract.DEFAULT_DECODE_BUDGET_MB
+HEALTH_WITHIN_SECONDS = 2.0  # well inside the load balancer's 5 s and the container check's 4 s, on a busy machine
 
 
 def _cmyk_jpeg(name: str) -> bytes:
@@ -64,8 +65,8 @@ def _post_while_polling_health(url: str, data: bytes) -> tuple[requests.Response
     def poll():
         while not done.is_set():
             started = time.perf_counter()
-            assert requests.get(f"{url}/healthz", timeout=5).status_code == 200
-            latencies.append(time.perf_counter() - started)
+            ok = requests.get(f"{url}/healthz", timeout=5).status_code == 200
+            latencies.append(time.perf_counter() - started if ok else float("inf"))
             time.sleep(0.02)
 
     poller = threading.Thread(target=poll)
@@ -84,7 +85,7 @@ def test_hostile_file_gets_its_4xx_within_the_memory_bound_while_health_answers(
     response, latencies = _post_while_polling_health(service.url, build())
     assert response.status_code == status, response.text
     assert fragment in response.json()["error"]
-    assert latencies and max(latencies) < 1.0
+    assert latencies and max(latencies) < HEALTH_WITHIN_SECONDS
     assert service.peak_memory_mb() < MEMORY_BOUND_MB
 
 
@@ -98,7 +99,7 @@ def test_unusual_but_valid_photos_are_counted(service, name, make, total):
     assert response.json()["total"] == total
     if name == "exif-rotated-phone-photo":
         assert response.json()["image"] == {"width": 3024, "height": 4032}  # as displayed: portrait
-    assert max(latencies) < 1.0
+    assert max(latencies) < HEALTH_WITHIN_SECONDS
     assert service.peak_memory_mb() < MEMORY_BOUND_MB
 
 
@@ -139,5 +140,5 @@ def test_a_flood_is_shed_with_503_while_health_checks_answer(service):
         statuses = [s for result in pool.map(client, range(6)) for s in result]
         health.result()
     assert set(statuses) == {200, 503}
-    assert latencies and max(latencies) < 1.0
+    assert latencies and max(latencies) < HEALTH_WITHIN_SECONDS
     assert service.peak_memory_mb() < MEMORY_BOUND_MB
