@@ -8,8 +8,8 @@
     GET  /countme/<key>      counts the image stored under <key> in the bucket named by BUCKET
 
 Every client mistake is a 4xx with {"error": "..."}; an error is never a 200. Each worker decodes one photo
-at a time (``contract.DECODE_SLOTS``) and lets one more wait; a request beyond that answers 503 at once, so
-threads stay free for health checks and the page under a flood.
+at a time (``contract.DECODE_SLOTS``) and lets three more wait; a request beyond that answers 503 at once, so
+two threads stay free for health checks and the page under a flood.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from werkzeug.exceptions import HTTPException
 
 from . import detector
 from .annotate import annotated_png
-from .contract import DECODE_SLOTS, HEALTH_PATH, Settings
+from .contract import DECODE_SLOTS, DECODE_WAITING, HEALTH_PATH, Settings
 from .images import ImageRejected, decode_upright
 from .storage import ObjectStore, StorageError
 
@@ -50,7 +50,8 @@ class Busy(Exception):
 class DecodeGate:
     """At most ``slots`` decodes at once, at most ``waiting`` more queued; the rest are refused at once."""
 
-    def __init__(self, slots: int = DECODE_SLOTS, waiting: int = 1, wait_seconds: float = WAIT_FOR_SLOT_SECONDS):
+    def __init__(self, slots: int = DECODE_SLOTS, waiting: int = DECODE_WAITING,
+                 wait_seconds: float = WAIT_FOR_SLOT_SECONDS):
         self._slots = threading.BoundedSemaphore(slots)
         self._admitted = threading.BoundedSemaphore(slots + waiting)
         self._wait_seconds = wait_seconds

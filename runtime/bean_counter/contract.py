@@ -32,11 +32,13 @@ WORKER_BASE_MB = 200
 """A worker process with its libraries loaded and a count's working set besides the decode: 140 MB measured
 after a 12 MP phone photo, with room to spare (docs/bean-counter.md)."""
 MAX_WORKERS = 8
-THREADS_PER_WORKER = 4
-"""Enough that health checks find a free thread while counts hold one decode slot and one waits."""
 DECODE_SLOTS = 1
 """Decodes (and counts) at once per worker: each holds up to the decode budget, and a core gains nothing
 from two."""
+DECODE_WAITING = 3
+"""Requests that may wait for the slot; one more answers 503 at once (Retry-After: 1)."""
+THREADS_PER_WORKER = DECODE_SLOTS + DECODE_WAITING + 2
+"""Two threads always free for health checks and the page, however many photos arrive."""
 
 
 def memory_needed_mb(workers: int, decode_budget_mb: int = DEFAULT_DECODE_BUDGET_MB) -> int:
