@@ -310,6 +310,19 @@ def wiring(doc: str, default: Any = MISSING) -> Any:
     return dataclasses.field(default=default, metadata=metadata)
 
 
+def same_as(args_type: type, name: str, default: Any = MISSING) -> Any:
+    """The declaration of field ``name`` of ``args_type`` (rule and doc, and its default unless given), for a
+    pattern that passes a building block's setting through: the rule and its doc stay written once."""
+    source = next(f for f in dataclasses.fields(args_type) if f.name == name)
+    if default is MISSING:
+        default = source.default if source.default_factory is MISSING else source.default_factory()
+    if source.metadata["kind"] == WIRING:
+        return wiring(source.metadata["doc"], default)
+    if default is MISSING:
+        return required(source.metadata["rule"], source.metadata["doc"])
+    return setting(default, source.metadata["rule"], source.metadata["doc"])
+
+
 class Args:
     """Base of every component's and program's arguments: checks each setting's rule, then ``check()``."""
 

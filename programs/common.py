@@ -140,6 +140,15 @@ def upstream(alias: str) -> pulumi.StackReference:
     return pulumi.StackReference(f"{alias}-stack", stack_name=f"{organization}/{PROJECT}/{stacks[alias]}")
 
 
+def known(output: pulumi.Output[T]) -> T:
+    """The value of an output that is known before this stack registers anything (an upstream stack's output),
+    so config can be checked against it before any resource: the program waits for it as Pulumi's synchronous
+    invokes (``aws.get_region()``) wait for theirs."""
+    from pulumi.runtime.sync_await import _sync_await
+
+    return _sync_await(output.future())
+
+
 @dataclass(frozen=True)
 class TaskPlacement:
     """Where a stack's tasks run, as the network stack decided (its outputs ``task_subnet_ids`` and

@@ -102,6 +102,20 @@ INTENDED: tuple[Intended, ...] = (
          "*-tom-thumb-uploads", "inputs.lambdaFunctions", "architecture: generic notification ids"),
     )),
     Intended("*-tom-thumb", "", "outputs.backfill_schedule", "events: the backfill schedule's name"),
+    # Bean Counter (issues 13, 23, 26)
+    Intended("*-bean-counter", "*::pulumi:pulumi:StackReference::alerts-stack", "added",
+             "alarms: the stack reads the alerts stack for the topic its alarms notify"),
+    Intended("*-bean-counter", "*$aws:cloudwatch/metricAlarm:MetricAlarm::*-bean-counter-*", "added",
+             "alarms: the load balancer's 5xx, response-time and unhealthy-target alarms, the service's running-tasks "
+             "alarm and the CPU anomaly-detection alarm, all on the alerts topic"),
+    Intended("*-bean-counter", "*:EventRule::*-bean-counter-failed-tasks", "added",
+             "alarms: a task that stops with a container exited non-zero notifies the alerts topic"),
+    Intended("*-bean-counter", "*$aws:cloudwatch/eventTarget:EventTarget::*-bean-counter-failed-tasks", "added",
+             "alarms: the failed-task rule's target, the alerts topic"),
+    Intended("*-bean-counter", "*$docker-build:index:Image::*-bean-counter", "inputs.tags",
+             "the image's sources changed (detector, hostile-image limits, the page): the tag is their hash"),
+    Intended("*-bean-counter", "*$aws:ecs/taskDefinition:TaskDefinition::*-bean-counter", "inputs.containerDefinitions",
+             "the container runs the new image (its digest); command, port, environment and health check unchanged"),
 )
 
 
