@@ -116,6 +116,10 @@ INTENDED: tuple[Intended, ...] = (
              "the image's sources changed (detector, hostile-image limits, the page): the tag is their hash"),
     Intended("*-bean-counter", "*$aws:ecs/taskDefinition:TaskDefinition::*-bean-counter", "inputs.containerDefinitions",
              "the container runs the new image (its digest); command, port, environment and health check unchanged"),
+    Intended("*", "*docker-build:index:Image::*", "inputs.tags",
+             "hardening: base images pinned by digest; the Dockerfiles changed, so every image's source tag did"),
+    Intended("*", "*aws:ecs/taskDefinition:TaskDefinition::*", "inputs.containerDefinitions",
+             "hardening: the task definitions run the rebuilt images (new digests)"),
 )
 
 
