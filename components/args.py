@@ -302,6 +302,19 @@ def required(rule: Rule, doc: str) -> Any:
     return dataclasses.field(metadata={"kind": SETTING, "rule": rule, "doc": doc})
 
 
+def like(args_type: type, name: str, default: Any = MISSING) -> Any:
+    """The declaration of ``args_type.<name>`` again (rule and doc, and its default unless given), for a component
+    that passes the value on to the building block that declares it."""
+    source = args_type.__dataclass_fields__[name]
+    if default is MISSING:
+        default = source.default_factory() if source.default_factory is not MISSING else source.default
+    if source.metadata["kind"] == WIRING:
+        return wiring(source.metadata["doc"], default=default)
+    if default is MISSING:
+        return required(source.metadata["rule"], source.metadata["doc"])
+    return setting(default, source.metadata["rule"], source.metadata["doc"])
+
+
 def wiring(doc: str, default: Any = MISSING) -> Any:
     """A field the program passes; never read from config."""
     metadata = {"kind": WIRING, "doc": doc}
