@@ -302,17 +302,18 @@ def required(rule: Rule, doc: str) -> Any:
     return dataclasses.field(metadata={"kind": SETTING, "rule": rule, "doc": doc})
 
 
-def like(args_type: type, name: str, default: Any = MISSING) -> Any:
-    """The declaration of ``args_type.<name>`` again (rule and doc, and its default unless given), for a component
-    that passes the value on to the building block that declares it."""
+def like(args_type: type, name: str, default: Any = MISSING, doc: str | None = None) -> Any:
+    """The declaration of ``args_type.<name>`` again (rule, doc and default, unless given), for a component that
+    passes the value on to the building block that declares it."""
     source = args_type.__dataclass_fields__[name]
+    doc = source.metadata["doc"] if doc is None else doc
     if default is MISSING:
         default = source.default_factory() if source.default_factory is not MISSING else source.default
     if source.metadata["kind"] == WIRING:
-        return wiring(source.metadata["doc"], default=default)
+        return wiring(doc, default=default)
     if default is MISSING:
-        return required(source.metadata["rule"], source.metadata["doc"])
-    return setting(default, source.metadata["rule"], source.metadata["doc"])
+        return required(source.metadata["rule"], doc)
+    return setting(default, source.metadata["rule"], doc)
 
 
 def wiring(doc: str, default: Any = MISSING) -> Any:

@@ -42,7 +42,7 @@ class SidecarAssemblyArgs(Args):
                                                        "containers' own memory must fit in it.")
     cpu_architecture: str = like(FargateTaskArgs, "cpu_architecture")
     assign_public_ip: pulumi.Input[bool] = like(FargateServiceArgs, "assign_public_ip")
-    desired_count: int = like(FargateServiceArgs, "desired_count")
+    desired_count: int = like(FargateServiceArgs, "desired_count", doc="Tasks to run.")
     target_group_arn: Optional[pulumi.Input[str]] = like(FargateServiceArgs, "target_group_arn")
     wait_for: Sequence[pulumi.Resource] = like(FargateServiceArgs, "wait_for")
     health_check_grace_period_seconds: int = like(FargateServiceArgs, "health_check_grace_period_seconds")

@@ -100,17 +100,13 @@ def main() -> None:
 
 def _task(settings: AuthSidecarSettings, images: dict, alb_arn: pulumi.Input[str], service: str) -> dict:
     """The app, with the auth sidecar and the nginx front as its sidecars; only the front has a port mapping."""
-    app = ContainerSpec(demo.CONTAINER, images[demo.CONTAINER], command=demo.command(),
-                        health_check=demo.health_check(), **settings.size(demo.CONTAINER))
-    checker = ContainerSpec(sidecar.CONTAINER, images[sidecar.CONTAINER], command=sidecar.command(),
-                            health_check=sidecar.health_check(), **settings.size(sidecar.CONTAINER),
-                            environment=sidecar.environment(
-                                alb_arn=alb_arn, region=aws.get_region().region, valid_domains=settings.valid_domains,
-                                auth_required=settings.auth_required, metrics_service=service,
-                                decision_cache_seconds=settings.decision_cache_seconds,
-                                key_cache_seconds=settings.key_cache_seconds))
-    nginx = ContainerSpec(front.CONTAINER, images[front.CONTAINER], port=settings.port,
-                          health_check=front.health_check(settings.port), **settings.size(front.CONTAINER),
-                          environment=front.environment(settings.port, sidecar.ADDRESS, demo.ADDRESS),
-                          depends_on={checker.name: "HEALTHY", app.name: "HEALTHY"})
-    return dict(main=app, sidecars=[checker, nginx], ingress_container=nginx.name)
+    def spec(app, **how) -> ContainerSpec:
+        return ContainerSpec(app.CONTAINER, images[app.CONTAINER], **settings.size(app.CONTAINER), **how)
+
+    checker = spec(sidecar, **sidecar.container(
+        alb_arn=alb_arn, region=aws.get_region().region, valid_domains=settings.valid_domains,
+        auth_required=settings.auth_required, decision_cache_seconds=settings.decision_cache_seconds,
+        key_cache_seconds=settings.key_cache_seconds, metrics_service=service))
+    nginx = spec(front, **front.container(settings.port, sidecar.ADDRESS, demo.ADDRESS),
+                 depends_on={sidecar.CONTAINER: "HEALTHY", demo.CONTAINER: "HEALTHY"})
+    return dict(main=spec(demo, **demo.container()), sidecars=[checker, nginx], ingress_container=front.CONTAINER)

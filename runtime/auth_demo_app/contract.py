@@ -17,3 +17,8 @@ def command(host: str = HOST, port: int = PORT) -> list[str]:
 
 def health_check() -> list[str]:
     return ["CMD", *command(), "--healthcheck"]
+
+
+def container() -> dict:
+    """How the task runs the app: command and health check."""
+    return {"command": command(), "health_check": health_check()}

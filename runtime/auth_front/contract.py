@@ -27,3 +27,8 @@ def health_check(port: int) -> list[str]:
 
 def environment(listen: int | str, sidecar: str, app: str) -> Mapping[str, str]:
     return {ENV_LISTEN: str(listen), ENV_SIDECAR: sidecar, ENV_APP: app}
+
+
+def container(port: int, sidecar: str, app: str) -> dict:
+    """How the task runs the front (the image's entrypoint is its command): port, health check, environment."""
+    return {"port": port, "health_check": health_check(port), "environment": environment(port, sidecar, app)}

@@ -78,3 +78,8 @@ def environment(*, alb_arn: Any, region: Any, valid_domains: Iterable[str], auth
     return {ENV_ALB_ARN: alb_arn, ENV_REGION: region, ENV_VALID_DOMAINS: ",".join(sorted(parse_domains(valid_domains))),
             ENV_AUTH_REQUIRED: str(auth_required).lower(), ENV_DECISION_CACHE_SECONDS: str(decision_cache_seconds),
             ENV_KEY_CACHE_SECONDS: str(key_cache_seconds), ENV_METRICS_SERVICE: metrics_service}
+
+
+def container(**settings: Any) -> dict[str, Any]:
+    """How the task runs the sidecar: command, health check and environment (``settings``: see ``environment``)."""
+    return {"command": command(), "health_check": health_check(), "environment": environment(**settings)}

@@ -70,7 +70,8 @@ class Metrics:
         with self._lock:
             counts, errors, fetch_ms = self._counts, self._errors, self._fetch_ms
             self._counts, self._errors, self._fetch_ms = Counter(), Counter(), []
-        documents = [self._document({name: counts[name] for name in COUNTS}, {KEY_FETCH_MS: fetch_ms} if fetch_ms else {})]
+        timings = {KEY_FETCH_MS: fetch_ms} if fetch_ms else {}
+        documents = [self._document({name: counts[name] for name in COUNTS}, timings)]
         documents += [self._document({ERRORS: n}, {}, reason=reason) for reason, n in sorted(errors.items())]
         for document in documents:
             self._write(json.dumps(document, separators=(",", ":")))
@@ -78,7 +79,8 @@ class Metrics:
 
     def _document(self, counts: dict[str, int], timings: dict[str, list[float]], **dimensions: str) -> dict:
         keys = ["service", *dimensions]
-        metrics = [{"Name": n, "Unit": "Count"} for n in counts] + [{"Name": n, "Unit": "Milliseconds"} for n in timings]
+        metrics = [{"Name": n, "Unit": "Count"} for n in counts]
+        metrics += [{"Name": n, "Unit": "Milliseconds"} for n in timings]
         return {"_aws": {"Timestamp": int(self._clock() * 1000),
                          "CloudWatchMetrics": [{"Namespace": NAMESPACE, "Dimensions": [keys], "Metrics": metrics}]},
                 "service": self.service, **dimensions, **counts, **timings}

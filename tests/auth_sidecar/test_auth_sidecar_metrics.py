@@ -10,8 +10,14 @@ import requests
 
 from runtime.auth_sidecar import metrics as names
 from runtime.auth_sidecar.metrics import Metrics
-from tests.auth_sidecar.alb_auth_support import ManagedProcess, SigningKey, alb_token, free_port, user_claims
-from tests.auth_sidecar.alb_auth_support import start_sidecar
+from tests.auth_sidecar.alb_auth_support import (
+    ManagedProcess,
+    SigningKey,
+    alb_token,
+    free_port,
+    start_sidecar,
+    user_claims,
+)
 from tests.auth_sidecar.emf import parse
 
 

@@ -1,18 +1,21 @@
 """The auth-sidecar stack and its components under the mock engine: the sign-in front (listeners,
 Cognito), the task's containers (dependencies, sizes, wiring), the alarms and the config errors."""
 
+import ast
 import copy
 import json
+import re
+from pathlib import Path
 
 import pytest
 
-from components.cognito_front import CognitoFrontArgs
+from components import cognito_front, sidecar_assembly
 from components.fargate_task import ContainerSpec
 from components.sidecar_assembly import SidecarAssembly, SidecarAssemblyArgs
 from components.validation import InvalidArgument
-from programs.common import ConfigError
 from planning.mocks import ProviderMocks
 from planning.offline import RecordingMonitor
+from programs.common import ConfigError
 from tests.conftest import run_components, run_program
 
 CERT = "arn:aws:acm:us-east-1:123456789012:certificate/5d1f7c2e-8a44-4b3e-9f0a-2c6b1e9d7a10"
@@ -157,7 +160,8 @@ def test_google_workspace_domain_reaches_the_sidecar(google_plan):
     [client] = google_plan.of_type("aws:cognito/userPoolClient:UserPoolClient")
 
     assert google.inputs["attributeMapping"]["custom:hd"] == "hd"
-    assert [(s["name"], s["attributeDataType"], s["mutable"]) for s in pool.inputs["schemas"]] == [("hd", "String", True)]
+    schemas = [(s["name"], s["attributeDataType"], s["mutable"]) for s in pool.inputs["schemas"]]
+    assert schemas == [("hd", "String", True)]
     assert "custom:hd" in client.inputs["readAttributes"]
     # Cognito writes what the provider maps at every federated sign-in, so those must be writable; no user holds a
     # token that may write them (the aws.cognito.signin.user.admin scope is refused).
@@ -250,7 +254,8 @@ def test_every_alarm_notifies_the_alerts_topic(plan, upstream_outputs):
     assert alarms["test-auth-target-5xx"]["dimensions"]["LoadBalancer"].startswith("app/test-auth-")
     assert alarms["test-auth-sidecar-running-tasks"]["dimensions"]["ServiceName"] == plan.outputs["service_name"]
     assert alarms["test-auth-sidecar-running-tasks"]["threshold"] == 1
-    assert service.inputs["cluster"].endswith("/" + alarms["test-auth-sidecar-running-tasks"]["dimensions"]["ClusterName"])
+    cluster_name = alarms["test-auth-sidecar-running-tasks"]["dimensions"]["ClusterName"]
+    assert service.inputs["cluster"].endswith("/" + cluster_name)
     assert alb.name == "test-auth"
 
 
@@ -385,3 +390,14 @@ def test_sidecar_assembly_runs_any_number_of_sidecars_in_one_task():
                                                 "containerName": "proxy", "containerPort": 9090}]
     assert service.inputs["desiredCount"] == 3 and service.inputs["cluster"].startswith("arn:aws:ecs:us-east-1:123456789012:cluster/svc-")
     assert cluster.name == "svc"
+
+
+def test_the_components_know_no_app():
+    """App names, paths, ports and env names arrive as arguments: the contracts hold them, the program passes them."""
+    for module in (cognito_front, sidecar_assembly):
+        source = Path(module.__file__).read_text()
+        tree = ast.parse(source)
+        imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+        imported |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+        assert not {name.split(".")[0] for name in imported} & {"runtime", "programs"}, module.__name__
+        assert not re.search(r"runtime/|auth_(sidecar|front|demo)|X-Auth-|\b(8000|9000)\b", source), module.__name__

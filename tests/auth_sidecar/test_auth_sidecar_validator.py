@@ -5,6 +5,7 @@ import json
 import logging
 import math
 import time
+
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
