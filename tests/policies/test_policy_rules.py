@@ -16,6 +16,7 @@ SG_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
 SG = "aws:ec2/securityGroup:SecurityGroup"
 BUCKET = "aws:s3/bucket:Bucket"
 PAB = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
+COGNITO_CLIENT = "aws:cognito/userPoolClient:UserPoolClient"
 ACCOUNT = "123456789012"
 
 
@@ -156,6 +157,16 @@ FAILING_RESOURCES = [
      "makes objects public"),
     ("gcp-bucket-public-access-prevention", rules.GCP_BUCKET,
      {"publicAccessPrevention": "inherited", "uniformBucketLevelAccess": True}, "not enforced"),
+    ("cognito-users-cannot-write-identity", COGNITO_CLIENT,
+     {"supportedIdentityProviders": ["COGNITO"], "allowedOauthScopes": ["openid", "email"]},
+     "users may write every standard attribute (writeAttributes unset) of their own"),
+    ("cognito-users-cannot-write-identity", COGNITO_CLIENT,
+     {"writeAttributes": ["email", "given_name"], "supportedIdentityProviders": ["COGNITO"],
+      "allowedOauthScopes": ["openid"]}, "users may write email of their own"),
+    ("cognito-users-cannot-write-identity", COGNITO_CLIENT,
+     {"writeAttributes": ["email", "email_verified"], "supportedIdentityProviders": ["COGNITO", "Google"],
+      "allowedOauthScopes": ["openid", "aws.cognito.signin.user.admin"]},
+     "through the aws.cognito.signin.user.admin scope"),
 ]
 
 PASSING_RESOURCES = [
@@ -222,6 +233,12 @@ PASSING_RESOURCES = [
     ("gcp-no-public-members", "gcp:storage/bucket:Bucket", {"uniformBucketLevelAccess": True}),
     ("gcp-bucket-public-access-prevention", rules.GCP_BUCKET,
      {"publicAccessPrevention": "enforced", "uniformBucketLevelAccess": True}),
+    ("cognito-users-cannot-write-identity", COGNITO_CLIENT,
+     {"writeAttributes": ["family_name", "given_name"], "supportedIdentityProviders": ["COGNITO"],
+      "allowedOauthScopes": ["openid", "email", "profile"]}),
+    ("cognito-users-cannot-write-identity", COGNITO_CLIENT,
+     {"writeAttributes": ["custom:hd", "email", "email_verified"], "supportedIdentityProviders": ["COGNITO", "Google"],
+      "allowedOauthScopes": ["openid", "email"]}),
 ]
 
 
