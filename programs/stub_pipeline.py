@@ -6,6 +6,7 @@ token from an SSM parameter the stack creates). Build failures and the alarms go
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Optional
 
@@ -40,20 +41,22 @@ PIPELINE = Section("stub_pipeline", ScheduledBuildArgs, own=StubPackageSettings)
 
 def main() -> None:
     package = PIPELINE.own_settings()
+    external = package.index_url is not None
+    args = PIPELINE.load(  # every setting checked before the index or anything else is registered
+        buildspec=contract.BUILDSPEC, description=f"Regenerates and publishes {package.package_name}",
+        secret_variable=contract.ENV_INDEX_TOKEN if external else None, secret_placeholder=contract.TOKEN_PLACEHOLDER,
+        alarm_topic_arn=upstream("alerts").require_output("topic_arn"))
     name = f"{environment()}-stub-pipeline"
-    index = PackageIndex(name, PackageIndexArgs(repository=package.repository)) if package.index_url is None else None
-    if index is not None:
-        variables = contract.build_environment(package.package_name, domain=index.domain.domain,
-                                               domain_owner=index.domain.owner, repository=index.repository.repository)
-    else:
+    index = None if external else PackageIndex(name, PackageIndexArgs(repository=package.repository))
+    if index is None:
         variables = contract.build_environment(package.package_name, index_url=package.index_url,
                                                simple_url=package.index_simple_url, username=package.index_username)
-    build = ScheduledBuild(name, PIPELINE.load(
-        buildspec=contract.BUILDSPEC, description=f"Regenerates and publishes {package.package_name}",
-        environment=variables, secret_variable=None if index else contract.ENV_INDEX_TOKEN,
-        secret_placeholder=contract.TOKEN_PLACEHOLDER,
-        policy_statements=index.publish_statements(contract.normalized(package.package_name)) if index else (),
-        alarm_topic_arn=upstream("alerts").require_output("topic_arn")))
+        build = ScheduledBuild(name, dataclasses.replace(args, environment=variables))
+    else:
+        variables = contract.build_environment(package.package_name, domain=index.domain.domain,
+                                               domain_owner=index.domain.owner, repository=index.repository.repository)
+        build = ScheduledBuild(name, dataclasses.replace(args, environment=variables, policy_statements=(
+            index.publish_statements(contract.normalized(package.package_name)))))
     pulumi.export("project_name", build.project.name)
     pulumi.export("badge_url", build.project.badge_url)
     pulumi.export("schedule", build.schedule.schedule_expression)
