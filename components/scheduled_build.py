@@ -27,8 +27,21 @@ import pulumi
 import pulumi_aws as aws
 
 from components import alarms, iam
-from components.args import (Args, Boolean, Custom, InvalidArgument, ListOf, Maybe, OneOf, Retention, Text, Whole, required,
-                             setting, wiring)
+from components.args import (
+    Args,
+    Boolean,
+    Custom,
+    InvalidArgument,
+    ListOf,
+    Maybe,
+    OneOf,
+    Retention,
+    Text,
+    Whole,
+    required,
+    setting,
+    wiring,
+)
 from components.logs import log_group
 from service_limits import schedule_rate_seconds
 
@@ -50,7 +63,8 @@ class ScheduledBuildArgs(Args):
                                "The repository the build clones (its buildspec file runs).")
     buildspec: str = wiring("The buildspec file, relative to the repository's root.")
     source_version: str = setting("main", Text(r"[\w./-]+", "a branch, tag or commit"), "What the build checks out.")
-    schedule: str = setting("rate(3 days)", Custom(lambda v: schedule_rate_seconds(v) is not None, "rate(N minutes|hours|days), singular for 1 (rate(1 day))",
+    schedule: str = setting("rate(3 days)", Custom(lambda v: schedule_rate_seconds(v) is not None,
+                                                   "rate(N minutes|hours|days), singular for 1 (rate(1 day))",
                                                    ("rate(3 day)", "cron(0 12 * * ? *)", 3)),
                             "How often the build runs.")
     compute: str = setting("arm-small", OneOf(*COMPUTE), "arm-small (Graviton, 3 GB, 2 vCPUs) costs less per minute "
@@ -104,7 +118,8 @@ class ScheduledBuild(pulumi.ComponentResource):
         region = aws.get_region_output(opts=invoke).region
         project_arn = iam.arn_of("codebuild", f"project/{name}", self)
 
-        self.log_group = log_group(f"{name}-logs", args.log_retention_days, self, log_group_name=f"/aws/codebuild/{name}")
+        self.log_group = log_group(f"{name}-logs", args.log_retention_days, self,
+                                   log_group_name=f"/aws/codebuild/{name}")
         self.parameter = None if args.secret_variable is None else aws.ssm.Parameter(
             f"{name}-secret", name=f"/{name}/{args.secret_variable}", type="SecureString",
             value=args.secret_placeholder, key_id=args.kms_key_arn,

@@ -190,7 +190,8 @@ def test_the_cost_is_the_scheduled_build_minutes_and_every_resource_is_accounted
 def test_the_codebuild_rules_refuse_a_plain_text_secret_and_flag_privileged_builds():
     def project(**environment):
         return {"environment": {"type": "ARM_CONTAINER", **environment}}
-    leaked = project(environmentVariables=[{"name": "INDEX_TOKEN", "value": "pypi-AgEIcHlwaS5vcmc", "type": "PLAINTEXT"}])
+    leaked = project(environmentVariables=[{"name": "INDEX_TOKEN", "value": "pypi-AgEIcHlwaS5vcmc",
+                                            "type": "PLAINTEXT"}])
     kept = project(environmentVariables=[{"name": "INDEX_TOKEN", "value": "/p/INDEX_TOKEN", "type": "PARAMETER_STORE"},
                                          {"name": "INDEX_URL", "value": "https://pypi.example.com/"}])
     assert list(codebuild_no_plaintext_secrets("aws:codebuild/project:Project", leaked)) == [
