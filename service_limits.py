@@ -6,6 +6,8 @@ imports nothing of the project, means the guardrails never import the code they 
 """
 from __future__ import annotations
 
+import re
+
 # CloudWatch Logs accepts only these retention periods (days).
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192,
                       2557, 2922, 3288, 3653)
@@ -33,3 +35,14 @@ LAMBDA_MAX_TIMEOUT_SECONDS = 900
 
 # Alexa waits this long for a skill's answer, then tells the user the skill did not respond.
 ALEXA_RESPONSE_SECONDS = 8
+# EventBridge Scheduler's rate expressions: rate(1 day), rate(3 days) (singular for 1, plural otherwise).
+SCHEDULE_RATE = re.compile(r"rate\((?P<value>[1-9]\d*) (?P<unit>minute|minutes|hour|hours|day|days)\)")
+SCHEDULE_RATE_UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
+
+
+def schedule_rate_seconds(expression: object) -> int | None:
+    """Seconds between two runs of a rate expression the scheduler accepts; None for anything else."""
+    match = SCHEDULE_RATE.fullmatch(expression) if isinstance(expression, str) else None
+    if match is None or (match["value"] == "1") != (not match["unit"].endswith("s")):
+        return None
+    return int(match["value"]) * SCHEDULE_RATE_UNIT_SECONDS[match["unit"].rstrip("s")]
