@@ -35,11 +35,15 @@ USAGE_KEYS: dict[str, str] = {
     "vision_units": "Cloud Vision label-detection units (images) a month",
     "gcs_storage_gb": "GB stored in each Cloud Storage bucket (monthly average)",
     "firehose_gb": "GB ingested by each Firehose delivery stream a month (each record rounded up to 5 KB)",
+    "workflow_executions": "executions of each Step Functions state machine a month (one image = one execution "
+                           "of the image processor)",
+    "custom_events": "custom (non-AWS) events each EventBridge rule receives a month",
 }
 ASSUMPTIONS: dict[str, tuple[float, str]] = {
     "task_seconds": (60, "average run time of an on-demand task, seconds (billed for at least 60)"),
     "lambda_duration_ms": (200, "average duration of a Lambda invocation, ms"),
     "function_duration_ms": (1000, "average duration of a Google Cloud function invocation, ms"),
+    "map_items": (10, "items a Step Functions Map state iterates over per execution"),
 }
 
 
