@@ -70,12 +70,12 @@ class StateMachineArgs(Args):
                                                           default=None)
 
     def check(self) -> None:
+        if self.definition is not None:  # first: what the definition needs names workflow_type, whatever else
+            self.refuse_problems({**{k: placeholder(k, "function") for k in self.functions},
+                                  **{k: placeholder(k, "topic") for k in self.topics}})
         if self.workflow_type == "EXPRESS" and self.execution_timeout_seconds > EXPRESS_MAX_SECONDS:
             raise InvalidArgument("execution_timeout_seconds", self.execution_timeout_seconds,
                                   f"at most {EXPRESS_MAX_SECONDS} for an EXPRESS workflow")
-        if self.definition is not None:
-            self.refuse_problems({**{k: placeholder(k, "function") for k in self.functions},
-                                  **{k: placeholder(k, "topic") for k in self.topics}})
 
     def render(self, arns: Mapping[str, str]) -> dict[str, Any]:
         return {**self.definition(arns), "TimeoutSeconds": self.execution_timeout_seconds}
