@@ -28,6 +28,12 @@ def plan_with(alerts, config=None, environment="test", monitor=None):
                        short_name="image-workflow", environment=environment, monitor=monitor)
 
 
+@pytest.fixture(scope="session")
+def fast_plan(alerts):
+    """The plan both end-to-end modules deploy (each into its own moto)."""
+    return plan_with(alerts)
+
+
 @pytest.fixture(scope="module")
 def aws(monkeypatch_module):
     for name, value in {"AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "testing",

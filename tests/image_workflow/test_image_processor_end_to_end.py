@@ -16,15 +16,15 @@ import pytest
 from PIL import Image
 
 from runtime.image_workflow import contract
-from tests.image_workflow.conftest import image_bytes, plan_with
+from tests.image_workflow.conftest import image_bytes
 from tests.image_workflow.workflow_support import deploy, executions, finished, messages, subscribe, wait_for
 
 REGION = "us-east-1"
 
 
 @pytest.fixture(scope="module")
-def stack(aws, alerts):
-    deployed = deploy(plan_with(alerts))
+def stack(aws, fast_plan):
+    deployed = deploy(fast_plan)
     deployed["processed_queue"] = subscribe(deployed["processed"])
     deployed["errors_queue"] = subscribe(deployed["errors"])
     return deployed

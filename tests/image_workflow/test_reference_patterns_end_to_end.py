@@ -59,8 +59,8 @@ def service():
 
 
 @pytest.fixture(scope="module")
-def stack(aws, alerts, service):
-    plan = plan_with(alerts)
+def stack(aws, fast_plan, service):
+    plan = fast_plan
     deployed = deploy(plan)
     deployed["reviews_queue"] = subscribe(deployed["reviews"])
     [caller] = [f for f in plan.of_type(FUNCTION) if f.name.endswith("-CallExternalService")]
@@ -104,7 +104,7 @@ BATCH = [f"processed/batch/{index:02d}.png" for index in range(12)]
 
 
 def test_the_map_limits_concurrency_and_an_approved_review_is_recorded(stack, aws):
-    aws.delay_seconds["ProcessSingleImage"] = 0.15
+    aws.delay_seconds["ProcessSingleImage"] = 0.5  # long enough for 5 to overlap on a busy machine
     execution = start(stack["patterns"], [*BATCH, "raw/not-processed.jpg"])
     listing = waiting(stack, execution)
     assert "12 of 13 images valid" in listing
