@@ -17,7 +17,7 @@ from components.lambda_function import ARCHITECTURES, LambdaFunctionArgs
 from components.state_machine import StateMachineArgs
 from components.upload_workflows import Step, UploadWorkflows, UploadWorkflowsArgs
 from programs.common import Section, environment, upstream
-from runtime.image_workflow import contract, definitions as asl
+from runtime.image_workflow import contract, contract_definitions as asl
 from service_limits import LAMBDA_MEMORY_MB
 
 

@@ -17,7 +17,7 @@ from components.upload_workflows import Step, UploadWorkflowsArgs, trigger_patte
 from planning.mocks import ACCOUNT_ID, ProviderMocks, autoname
 from planning.offline import RecordingMonitor
 from programs.common import ConfigError
-from runtime.image_workflow import contract, definitions
+from runtime.image_workflow import contract, contract_definitions as definitions
 from stacks.cost import estimate_environment, load_prices
 from tests.conftest import run_components, run_program
 from tests.image_workflow.conftest import plan_with

@@ -1,5 +1,8 @@
 """The two workflows' Amazon States Language definitions, built in Python (standard library only).
 
+Part of the app's contract (hence the name): the states' names, the shapes each step receives and answers, and
+the error names the handlers raise are what the program, the handlers and the review CLI agree on.
+
 ``image_processor`` is the seed article's workflow with its template defects fixed; ``reference_patterns`` holds
 its reference patterns (Map, Retry and Catch, the human-review callback) as one batch-review workflow. Each takes
 ``refs``, the ARNs of the functions (by the seed's state names) and topics (by ``contract.TOPIC_*``) it uses, and
