@@ -18,6 +18,7 @@ import pulumi_aws as aws
 from components import validation
 from components.cognito_front import CognitoFront, CognitoFrontArgs
 from components.container_image import ContainerImage, ContainerImageArgs
+from components.dashboard import OUTPUT, metric_graph, widgets
 from components.fargate_task import ContainerSpec
 from components.sidecar_assembly import SidecarAssembly, SidecarAssemblyArgs
 from programs.common import config, environment, load_args, task_placement, upstream
@@ -84,6 +85,7 @@ def main() -> None:
     pulumi.export("sign_in_domain", front.user_pool_domain.domain)
     pulumi.export("service_name", assembly.service.service.name)
     pulumi.export("log_group", assembly.task.log_group.name)
+    pulumi.export(OUTPUT, widgets(graphs=sidecar_graphs(f"{env}-auth-sidecar")))
 
 
 def assembly_args(settings: AuthSidecarSettings, images: Mapping[str, pulumi.Input[str]], alb_arn: pulumi.Input[str],
@@ -115,3 +117,28 @@ def task_containers(settings: AuthSidecarSettings, images: Mapping[str, pulumi.I
                      "AUTH_FRONT_APP": f"127.0.0.1:{APP_PORT}"},
         depends_on={sidecar.name: "HEALTHY", app.name: "HEALTHY"})
     return app, sidecar, nginx
+
+
+# The sidecar's metrics: the seed's awsjwtauth statsd names, as CloudWatch embedded metric format on its stdout,
+# dimensioned by service (and refusals by reason too).
+METRICS_NAMESPACE, SERVICE_DIMENSION, REASON_DIMENSION = "awsjwtauth", "service", "reason"
+ALLOWED, REFUSED, RESTARTS = "info.auth_user", "error", "restart"
+KEY_FETCH_MS, KEY_CACHE_HITS, KEY_CACHE_MISSES = "get_pub_key", "cache.keys.hits", "cache.keys.misses"
+
+
+def sidecar_graphs(service: str) -> list[pulumi.Output[dict]]:
+    """Sign-ins allowed and refused by reason, the signing-key fetch time, the key cache and restarts."""
+    def metric(name: str, label: str, **options) -> list:
+        return [METRICS_NAMESPACE, name, SERVICE_DIMENSION, service, {"label": label, **options}]
+
+    refused = (f"SEARCH('{{{METRICS_NAMESPACE},{REASON_DIMENSION},{SERVICE_DIMENSION}}} MetricName=\"{REFUSED}\" "
+               f"{SERVICE_DIMENSION}=\"{service}\"', 'Sum', 60)")
+    return [
+        metric_graph("identities allowed, and refused by reason",
+                     [metric(ALLOWED, "allowed"), [{"expression": refused, "id": "refused", "label": ""}]]),
+        metric_graph("signing-key fetch (ms; spikes when the ALB rotates its key)",
+                     [metric(KEY_FETCH_MS, "p50", stat="p50"), metric(KEY_FETCH_MS, "p99", stat="p99"),
+                      metric(KEY_FETCH_MS, "max", stat="Maximum")], stat="p99"),
+        metric_graph("key cache and restarts", [
+            metric(KEY_CACHE_HITS, "cache hits"), metric(KEY_CACHE_MISSES, "cache misses"), metric(RESTARTS, "restarts")]),
+    ]

@@ -1,6 +1,7 @@
 """Shared fixtures: run a program under the SDK's mock engine, the way the offline plan does."""
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 from typing import Any
@@ -10,8 +11,8 @@ import pytest
 # The test workers already use every core: plans evaluate their stacks in-process unless a test asks otherwise.
 os.environ.setdefault("PLAN_WORKERS", "1")
 
-from planning.offline import RecordingMonitor, StackPlan, evaluate_stack
-from planning.project import PROJECT, StackSpec
+from planning.offline import RecordingMonitor, StackPlan, evaluate_stack, plan_environment
+from planning.project import PROJECT, StackSpec, load_environment
 
 
 def make_spec(program: str, config: dict[str, Any] | None = None, *, environment: str = "test",
@@ -43,3 +44,10 @@ def run_components(main, config: dict[str, Any] | None = None, **kwargs) -> Stac
     """Runs ``main`` (code that builds components) under the mock engine, as a stack of a test program."""
     return evaluate_stack(make_spec("network", config, short_name="components"), kwargs.pop("upstream_outputs", {}),
                           kwargs.pop("monitor", None), kwargs.pop("mocks", None), main=main)
+
+
+@functools.cache
+def planned_environment(environment: str) -> tuple[StackPlan, ...]:
+    """The offline plan of every stack of ``dev`` or ``prod``, made once per test process for the modules that
+    read the same plans."""
+    return tuple(plan_environment(load_environment(environment)))

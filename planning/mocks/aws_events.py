@@ -1,8 +1,8 @@
-"""Mock shapes: EventBridge rules and targets, EventBridge Scheduler schedules and groups, CloudWatch alarms,
-SQS queue policies."""
+"""Mock shapes: EventBridge rules and targets, EventBridge Scheduler schedules and groups, CloudWatch alarms and
+dashboards, SQS queue policies."""
 from __future__ import annotations
 
-from planning.mocks import ProviderMocks, autoname, shape
+from planning.mocks import ACCOUNT_ID, ProviderMocks, autoname, shape
 
 
 @shape("aws:cloudwatch/eventRule:EventRule")
@@ -42,3 +42,10 @@ def _schedule(m: ProviderMocks, name: str, inputs: dict) -> tuple[str, dict]:
 @shape("aws:sqs/queuePolicy:QueuePolicy")
 def _queue_policy(m: ProviderMocks, name: str, inputs: dict) -> tuple[str, dict]:
     return str(inputs.get("queueUrl") or name), {}
+
+
+@shape("aws:cloudwatch/dashboard:Dashboard")
+def _dashboard(m: ProviderMocks, name: str, inputs: dict) -> tuple[str, dict]:
+    dashboard = inputs.get("dashboardName") or autoname(name, {})
+    return dashboard, {"dashboardName": dashboard, "dashboardArn": f"arn:aws:cloudwatch::{ACCOUNT_ID}:dashboard/"
+                                                                   f"{dashboard}"}

@@ -102,6 +102,8 @@ INTENDED: tuple[Intended, ...] = (
          "*-tom-thumb-uploads", "inputs.lambdaFunctions", "architecture: generic notification ids"),
     )),
     Intended("*-tom-thumb", "", "outputs.backfill_schedule", "events: the backfill schedule's name"),
+    Intended("*", "", "outputs.dashboard_widgets", "operations: every pattern stack exports its alarms' (and the "
+                                                    "auth sidecar its metrics') widgets for the environment dashboard"),
 )
 
 
