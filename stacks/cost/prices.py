@@ -40,6 +40,7 @@ USAGE_KEYS: dict[str, str] = {
     "cloudfront_requests": "requests to each CloudFront distribution a month (each runs its viewer functions once)",
     "cloudfront_gb": "GB each CloudFront distribution sends to viewers a month",
     "log_delivery_gb": "GB of logs each vended-log delivery (CloudFront access logs) writes a month",
+    "custom_metrics": "custom metrics (EMF) a dashboard's searches find, such as one per refusal reason",
 }
 ASSUMPTIONS: dict[str, tuple[float, str]] = {
     "task_seconds": (60, "average run time of an on-demand task, seconds (billed for at least 60)"),
