@@ -1,4 +1,4 @@
-"""Mock shapes: EC2 instances, IAM instance profiles, SSM documents; SSM parameters (AWS's public AMI parameters)."""
+"""Mock shapes: EC2 instances, SSM documents; SSM parameters (AWS's public AMI parameters)."""
 from __future__ import annotations
 
 from planning.mocks import ACCOUNT_ID, ProviderMocks, autoname, call, digest, shape
@@ -18,13 +18,6 @@ def _instance(m: ProviderMocks, name: str, inputs: dict) -> tuple[str, dict]:
         "publicIp": f"3.{octets[0]}.{octets[1]}.{len(name) % 250 + 1}" if public else "",
         "primaryNetworkInterfaceId": f"eni-{digest('eni', name)}",
         "availabilityZone": f"{m.region}a", "tenancy": "default"}
-
-
-@shape("aws:iam/instanceProfile:InstanceProfile")
-def _instance_profile(m: ProviderMocks, name: str, inputs: dict) -> tuple[str, dict]:
-    profile = autoname(name, inputs)
-    return profile, {"name": profile, "arn": f"arn:aws:iam::{ACCOUNT_ID}:instance-profile/{profile}",
-                     "uniqueId": f"AIPA{digest('profile', name, length=17).upper()}"}
 
 
 @shape("aws:ssm/document:Document")
