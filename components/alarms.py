@@ -21,6 +21,8 @@ import pulumi_aws as aws
 COMPARISONS = ("GreaterThanOrEqualToThreshold", "GreaterThanThreshold", "LessThanThreshold",
                "LessThanOrEqualToThreshold")
 PERCENTILE = re.compile(r"p\d{1,2}(\.\d+)?")
+ANOMALY_COMPARISONS = ("GreaterThanUpperThreshold", "LessThanLowerThreshold",
+                       "LessThanLowerOrGreaterThanUpperThreshold")
 
 
 def metric_alarm(name: str, parent: pulumi.Resource, topic_arn: pulumi.Input[str], *, namespace: str, metric: str,
@@ -135,3 +137,29 @@ def failed_task_pattern(cluster_arn: str) -> dict:
             "detail": {"clusterArn": [cluster_arn], "lastStatus": ["STOPPED"], "$or": [
                 {"stopCode": ["EssentialContainerExited"], "containers": {"exitCode": [{"anything-but": 0}]}},
                 {"stopCode": ["TaskFailedToStart"]}]}}
+
+
+def anomaly_alarm(name: str, parent: pulumi.Resource, topic_arn: pulumi.Input[str], *, namespace: str, metric: str,
+                  dimensions: Mapping[str, pulumi.Input[str]], description: str, statistic: str = "Average",
+                  period_seconds: int = 300, band_width: float = 2.0, evaluation_periods: int = 3,
+                  datapoints_to_alarm: Optional[int] = None,
+                  comparison: str = "GreaterThanUpperThreshold") -> aws.cloudwatch.MetricAlarm:
+    """An alarm on a metric leaving the band CloudWatch's anomaly detection model expects of it (trained on the
+    metric's own history, its daily and weekly pattern): ``band_width`` standard deviations wide. The managed
+    counterpart of a detector trained by hand; missing data (a service with no traffic yet) is not breaching."""
+    if comparison not in ANOMALY_COMPARISONS:
+        raise ValueError(f"comparison {comparison!r}: one of {', '.join(ANOMALY_COMPARISONS)}")
+    return aws.cloudwatch.MetricAlarm(
+        name, alarm_description=description, comparison_operator=comparison, evaluation_periods=evaluation_periods,
+        datapoints_to_alarm=datapoints_to_alarm, threshold_metric_id="band", treat_missing_data="notBreaching",
+        metric_queries=[
+            aws.cloudwatch.MetricAlarmMetricQueryArgs(
+                id="metric", return_data=True, label=f"{metric} ({statistic})",
+                metric=aws.cloudwatch.MetricAlarmMetricQueryMetricArgs(
+                    namespace=namespace, metric_name=metric, dimensions=dict(dimensions), stat=statistic,
+                    period=period_seconds)),
+            aws.cloudwatch.MetricAlarmMetricQueryArgs(
+                id="band", return_data=True, label=f"{metric} expected band",
+                expression=f"ANOMALY_DETECTION_BAND(metric, {band_width:g})"),
+        ],
+        alarm_actions=[topic_arn], ok_actions=[topic_arn], opts=pulumi.ResourceOptions(parent=parent))

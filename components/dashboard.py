@@ -69,7 +69,7 @@ def widgets(alarms: Sequence[aws.cloudwatch.MetricAlarm] = (),
             graphs: Sequence[pulumi.Output[dict]] = ()) -> pulumi.Output[list[dict]]:
     """A pattern stack's ``dashboard_widgets``: its alarms' status and graphs, its rules, its own graphs."""
     made = ([alarm_status("alarms", alarms)] if alarms else []) + [alarm_graph(a) for a in alarms]
-    made += [rule_graph(rule, what) for rule, what in rules] + list(graphs)
+    made += [rule_graph(rule, what) for rule, what in rules if rule is not None] + list(graphs)
     return pulumi.Output.all(*made).apply(list)
 
 

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +46,20 @@ def run_components(main, config: dict[str, Any] | None = None, **kwargs) -> Stac
     """Runs ``main`` (code that builds components) under the mock engine, as a stack of a test program."""
     return evaluate_stack(make_spec("network", config, short_name="components"), kwargs.pop("upstream_outputs", {}),
                           kwargs.pop("monitor", None), kwargs.pop("mocks", None), main=main)
+
+
+@contextmanager
+def moto_server() -> Iterator[str]:
+    """moto in server mode on 127.0.0.1 and an ephemeral port; yields its endpoint URL."""
+    from moto.server import ThreadedMotoServer  # here: most tests never need it
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
 
 
 @functools.cache

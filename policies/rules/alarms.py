@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from policies.rules.core import ADVISORY, Finding, Resource, Stack, _as_list, known, stack_rule
+from policies.rules.core import Finding, Resource, Stack, _as_list, known, stack_rule
 
 METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 ROOT = "pulumi:pulumi:Stack"
@@ -48,10 +48,8 @@ def is_pattern_stack(stack: Stack) -> bool:
     return bool(patterns(stack))
 
 
-# Advisory until every pattern stack has its alarms (the auth sidecar's and Bean Counter's come with their
-# branches); then mandatory.
 @stack_rule("pattern-alarms-notify-a-topic", "Every pattern stack has alarms, and every alarm notifies an SNS topic "
-                                             "(the environment's, from the alerts stack)", enforcement=ADVISORY)
+                                             "(the environment's, from the alerts stack)")
 def pattern_alarms_notify_a_topic(stack: Stack) -> Iterable[Finding]:
     components = patterns(stack)
     if not components:

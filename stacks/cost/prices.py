@@ -33,6 +33,7 @@ USAGE_KEYS: dict[str, str] = {
     "secret_api_calls": "API calls to each Secrets Manager secret a month",
     "kms_requests": "requests to each KMS key a month",
     "cognito_mau": "monthly active users of each Cognito user pool",
+    "m2m_token_requests": "client-credentials token requests of each Cognito machine client a month",
     "function_invocations": "invocations of each Google Cloud function a month",
     "vision_units": "Cloud Vision label-detection units (images) a month",
     "gcs_storage_gb": "GB stored in each Cloud Storage bucket (monthly average)",

@@ -242,6 +242,18 @@ def test_alarms_and_target_tracking_policies():
                                                            "out-only": pytest.approx(0.10)}
 
 
+def test_an_anomaly_detection_alarm_is_billed_as_three_alarms():
+    metric = {"id": "metric", "metric": {"namespace": "AWS/ECS", "metricName": "CPUUtilization", "period": 300,
+                                         "stat": "Average"}}
+    band = {"id": "band", "expression": "ANOMALY_DETECTION_BAND(metric, 2)"}
+    fast = {"id": "m", "metric": {**metric["metric"], "period": 10}}
+    cost = estimate(resource("aws:cloudwatch/metricAlarm:MetricAlarm", "anomaly", metricQueries=[metric, band],
+                             thresholdMetricId="band"),
+                    resource("aws:cloudwatch/metricAlarm:MetricAlarm", "math", metricQueries=[fast]))
+    # the metric and the band's two bounds: 3 x $0.10; a 10-second metric query makes a high-resolution alarm
+    assert {f.resource: f.monthly for f in cost.fixed} == {"anomaly": pytest.approx(0.30), "math": 0.30}
+
+
 def test_gcp_function_invocations_and_minimum_instances():
     function = resource("gcp:cloudfunctionsv2/function:Function", "labels",
                         serviceConfig={"availableMemory": "512Mi", "minInstanceCount": 1, "maxInstanceCount": 3})

@@ -16,6 +16,7 @@ SG_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
 SG = "aws:ec2/securityGroup:SecurityGroup"
 BUCKET = "aws:s3/bucket:Bucket"
 PAB = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
+COGNITO_CLIENT = "aws:cognito/userPoolClient:UserPoolClient"
 ACCOUNT = "123456789012"
 FIREHOSE = "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream"
 
@@ -208,6 +209,16 @@ FAILING_RESOURCES = [
         {"originId": "site", "domainName": "site.s3-website-us-east-1.amazonaws.com"}]), "public website endpoint"),
     ("route53-no-overwrite", "aws:route53/record:Record",
      {"zoneId": "Z1", "name": "example.com", "type": "A", "allowOverwrite": True}, "A example.com has allow_overwrite"),
+    ("cognito-users-cannot-write-identity", COGNITO_CLIENT,
+     {"supportedIdentityProviders": ["COGNITO"], "allowedOauthScopes": ["openid", "email"]},
+     "users may write every standard attribute (writeAttributes unset) of their own"),
+    ("cognito-users-cannot-write-identity", COGNITO_CLIENT,
+     {"writeAttributes": ["email", "given_name"], "supportedIdentityProviders": ["COGNITO"],
+      "allowedOauthScopes": ["openid"]}, "users may write email of their own"),
+    ("cognito-users-cannot-write-identity", COGNITO_CLIENT,
+     {"writeAttributes": ["email", "email_verified"], "supportedIdentityProviders": ["COGNITO", "Google"],
+      "allowedOauthScopes": ["openid", "aws.cognito.signin.user.admin"]},
+     "through the aws.cognito.signin.user.admin scope"),
 ]
 
 PASSING_RESOURCES = [
@@ -304,6 +315,12 @@ PASSING_RESOURCES = [
          "customOriginConfig": {"originProtocolPolicy": "https-only"}}])),
     ("route53-no-overwrite", "aws:route53/record:Record", {"zoneId": "Z1", "name": "example.com", "type": "A",
                                                             "allowOverwrite": False}),
+    ("cognito-users-cannot-write-identity", COGNITO_CLIENT,
+     {"writeAttributes": ["family_name", "given_name"], "supportedIdentityProviders": ["COGNITO"],
+      "allowedOauthScopes": ["openid", "email", "profile"]}),
+    ("cognito-users-cannot-write-identity", COGNITO_CLIENT,
+     {"writeAttributes": ["custom:hd", "email", "email_verified"], "supportedIdentityProviders": ["COGNITO", "Google"],
+      "allowedOauthScopes": ["openid", "email"]}),
 ]
 
 

@@ -11,12 +11,12 @@ from urllib.parse import quote_plus
 import boto3
 import pytest
 import requests
-from moto.server import ThreadedMotoServer
 
 from runtime.task_invoker import contract as invoker_contract
 from runtime.task_invoker import handler as invoker
 from runtime.thumbnail import contract as thumbnail
 from runtime.thumbnail import worker
+from tests.conftest import moto_server
 
 REGION = "us-east-1"
 # The test clip: 6 seconds, red then green then blue, two seconds each.
@@ -56,13 +56,8 @@ def audio_only(ffmpeg, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def moto_endpoint():
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
+    with moto_server() as endpoint:
+        yield endpoint
 
 
 @pytest.fixture

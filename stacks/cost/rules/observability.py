@@ -27,8 +27,14 @@ def _log_group(group: PlannedResource, ctx: StackContext) -> list[Line]:
 
 @rule("aws:cloudwatch/metricAlarm:MetricAlarm")
 def _alarm(alarm: PlannedResource, ctx: StackContext) -> list[Line]:
-    high_resolution = int(alarm.inputs.get("period", 60)) < 60
-    rate = ctx.prices["high_resolution_alarm_month" if high_resolution else "alarm_month"]
+    queries = alarm.inputs.get("metricQueries") or []
+    if any("ANOMALY_DETECTION_BAND" in (q.get("expression") or "") for q in queries):
+        # billed as three standard alarms: the metric and the band's upper and lower bounds
+        rate = 3 * ctx.prices["alarm_month"]
+        return [FixedCost(alarm.name, alarm.type, "anomaly-detection alarm", rate,
+                          f"3 × {_rate(ctx.prices['alarm_month'])}/alarm-month (metric and band)")]
+    periods = [int(alarm.inputs.get("period", 60))] + [int(q["metric"]["period"]) for q in queries if q.get("metric")]
+    rate = ctx.prices["high_resolution_alarm_month" if min(periods) < 60 else "alarm_month"]
     return [FixedCost(alarm.name, alarm.type, "metric alarm", rate, f"{_rate(rate)}/alarm-month")]
 
 
