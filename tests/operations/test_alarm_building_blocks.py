@@ -31,6 +31,9 @@ def build() -> None:
                                 response_time_p99_seconds=1.5)
     alarms.running_tasks_alarm("svc", parent, TOPIC, "jobs", "svc-1a2b3c4", minimum=2)
     alarms.failed_task_rule("tasks", parent, TOPIC, CLUSTER)
+    alarms.anomaly_alarm("cpu", parent, TOPIC, namespace="AWS/ECS", metric="CPUUtilization",
+                         dimensions={"ClusterName": "jobs", "ServiceName": "svc-1a2b3c4"},
+                         description="cpu: CPU outside the band anomaly detection expects", band_width=3)
     status_check_alarms("host", parent, TOPIC, "i-0123456789abcdef0", "t4g.nano", StatusChecks())
     status_check_alarms("store", parent, TOPIC, "i-0fedcba9876543210", "i3.large",
                         StatusChecks(recover_on_system_failure=False, reboot_on_instance_failure=False,
@@ -78,7 +81,20 @@ EXPECTED = {
 
 
 def test_the_building_blocks_make_exactly_these_alarms(plan):
-    assert sorted(a.name for a in plan.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")) == sorted(EXPECTED)
+    assert sorted(a.name for a in plan.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")) == sorted([*EXPECTED, "cpu"])
+
+
+def test_the_anomaly_alarm_watches_the_metric_against_its_band_and_notifies_the_topic(plan):
+    [alarm] = [a.inputs for a in plan.of_type("aws:cloudwatch/metricAlarm:MetricAlarm") if a.name == "cpu"]
+    metric, band = alarm["metricQueries"]
+    assert (metric["id"], metric["returnData"], metric["metric"]) == ("metric", True, {
+        "namespace": "AWS/ECS", "metricName": "CPUUtilization", "stat": "Average", "period": 300,
+        "dimensions": {"ClusterName": "jobs", "ServiceName": "svc-1a2b3c4"}})
+    assert (band["id"], band["expression"]) == ("band", "ANOMALY_DETECTION_BAND(metric, 3)")
+    assert (alarm["thresholdMetricId"], alarm["comparisonOperator"], alarm["evaluationPeriods"]) == (
+        "band", "GreaterThanUpperThreshold", 3)
+    assert "metricName" not in alarm and "threshold" not in alarm
+    assert alarm["alarmActions"] == alarm["okActions"] == [TOPIC] and alarm["treatMissingData"] == "notBreaching"
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))

@@ -11,6 +11,7 @@ from components.dashboard import OUTPUT, Dashboard, DashboardArgs, layout
 from planning.mocks import autoname
 from planning.offline import evaluate_stack
 from planning.project import load_environment
+from runtime.auth_sidecar import contract as sidecar_contract
 from tests.conftest import planned_environment, run_components
 from tests.operations.test_environment_alarms import NOT_PATTERNS
 
@@ -76,10 +77,9 @@ def test_the_auth_sidecars_awsjwtauth_metrics_are_on_it(plans):
     assert all(m[2:4] == ["service", service] for m in metrics if isinstance(m[0], str))
     [search] = [m[0]["expression"] for m in metrics if isinstance(m[0], dict)]
     assert search == f"SEARCH('{{awsjwtauth,reason,service}} MetricName=\"error\" service=\"{service}\"', 'Sum', 60)"
-    service_name = [e for e in plans["auth-sidecar"].of_type("aws:ecs/taskDefinition:TaskDefinition")]
-    [definitions] = [json.loads(t.inputs["containerDefinitions"]) for t in service_name]
-    [sidecar] = [c for c in definitions if c["name"] == "auth-sidecar"]
-    assert {"name": "METRICS_SERVICE", "value": service} in sidecar["environment"]  # the dimension it emits
+    [task] = plans["auth-sidecar"].of_type("aws:ecs/taskDefinition:TaskDefinition")
+    [sidecar] = [c for c in json.loads(task.inputs["containerDefinitions"]) if c["name"] == sidecar_contract.CONTAINER]
+    assert {"name": sidecar_contract.ENV_METRICS_SERVICE, "value": service} in sidecar["environment"]  # it emits that
 
 
 def test_the_failed_task_rule_of_tom_thumb_is_graphed(plans):
