@@ -36,6 +36,19 @@ LAMBDA_MAX_TIMEOUT_SECONDS = 900
 # Alexa waits this long for a skill's answer, then tells the user the skill did not respond.
 ALEXA_RESPONSE_SECONDS = 8
 
+# EventBridge Scheduler's rate expressions: rate(1 day), rate(3 days) (singular for 1, plural otherwise).
+SCHEDULE_RATE = re.compile(r"rate\((?P<value>[1-9]\d*) (?P<unit>minute|minutes|hour|hours|day|days)\)")
+SCHEDULE_RATE_UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
+
+
+def schedule_rate_seconds(expression: object) -> int | None:
+    """Seconds between two runs of a rate expression the scheduler accepts; None for anything else."""
+    match = SCHEDULE_RATE.fullmatch(expression) if isinstance(expression, str) else None
+    if match is None or (match["value"] == "1") != (not match["unit"].endswith("s")):
+        return None
+    return int(match["value"]) * SCHEDULE_RATE_UNIT_SECONDS[match["unit"].rstrip("s")]
+
+
 # EC2 instance recovery (the CloudWatch alarm action arn:aws:automate:<region>:ec2:recover), by instance family.
 # From the Amazon EC2 User Guide, "Recover your instance" (awsdocs/amazon-ec2-user-guide,
 # doc_source/ec2-instance-recover.md at d376af5, the guide's last public source): the families simplified automatic
@@ -68,6 +81,7 @@ def ec2_recovery_problem(instance_type: str) -> str | None:
         return None
     return (f"the {family} family is not among those the EC2 User Guide lists as recoverable (families with "
             f"instance store volumes, such as the *d variants, are not; a newer family is not listed here yet)")
+
 
 # CloudWatch metric alarms: a standard-resolution period is a multiple of 60 s, and the periods an alarm evaluates
 # span at most a day.

@@ -113,15 +113,23 @@ def failed_task_rule(name: str, parent: pulumi.Resource, topic_arn: pulumi.Input
                      cluster_arn: pulumi.Input[str]) -> aws.cloudwatch.EventRule:
     """An EventBridge rule: a task of this cluster that stopped with a container exited non-zero, or failed to start,
     notifies the topic, with the task, its group and the reason."""
-    pattern = pulumi.Output.from_input(cluster_arn).apply(lambda arn: json.dumps(failed_task_pattern(arn)))
-    rule = aws.cloudwatch.EventRule(name, description=f"{name}: a task stopped with a failed container",
-                                    event_pattern=pattern, opts=pulumi.ResourceOptions(parent=parent))
+    return event_rule(name, parent, topic_arn, pulumi.Output.from_input(cluster_arn).apply(failed_task_pattern),
+                      f"{name}: a task stopped with a failed container",
+                      {"task": "$.detail.taskArn", "group": "$.detail.group", "reason": "$.detail.stoppedReason"},
+                      '"Task <task> of <group> stopped: <reason>"')
+
+
+def event_rule(name: str, parent: pulumi.Resource, topic_arn: pulumi.Input[str], pattern: pulumi.Input[dict],
+               description: str, input_paths: Mapping[str, str], input_template: str) -> aws.cloudwatch.EventRule:
+    """An EventBridge rule on ``pattern`` whose events notify the topic as one line of text (``input_template``
+    over the ``input_paths`` of the event)."""
+    rule = aws.cloudwatch.EventRule(name, description=description,
+                                    event_pattern=pulumi.Output.from_input(pattern).apply(json.dumps),
+                                    opts=pulumi.ResourceOptions(parent=parent))
     aws.cloudwatch.EventTarget(
         name, rule=rule.name, arn=topic_arn,
-        input_transformer=aws.cloudwatch.EventTargetInputTransformerArgs(
-            input_paths={"task": "$.detail.taskArn", "group": "$.detail.group",
-                         "reason": "$.detail.stoppedReason"},
-            input_template='"Task <task> of <group> stopped: <reason>"'),
+        input_transformer=aws.cloudwatch.EventTargetInputTransformerArgs(input_paths=dict(input_paths),
+                                                                         input_template=input_template),
         opts=pulumi.ResourceOptions(parent=rule))
     return rule
 

@@ -41,12 +41,16 @@ USAGE_KEYS: dict[str, str] = {
     "cloudfront_requests": "requests to each CloudFront distribution a month (each runs its viewer functions once)",
     "cloudfront_gb": "GB each CloudFront distribution sends to viewers a month",
     "log_delivery_gb": "GB of logs each vended-log delivery (CloudFront access logs) writes a month",
+    "codebuild_minutes": "build minutes of each CodeBuild project that no schedule starts, a month",
+    "package_storage_gb": "GB stored in each CodeArtifact repository (monthly average)",
+    "package_requests": "requests to each CodeArtifact repository a month (publishes, pip installs)",
     "custom_metrics": "custom metrics (EMF) a dashboard's searches find, such as one per refusal reason",
 }
 ASSUMPTIONS: dict[str, tuple[float, str]] = {
     "task_seconds": (60, "average run time of an on-demand task, seconds (billed for at least 60)"),
     "lambda_duration_ms": (200, "average duration of a Lambda invocation, ms"),
     "function_duration_ms": (1000, "average duration of a Google Cloud function invocation, ms"),
+    "build_minutes": (2, "billed minutes of a scheduled CodeBuild run (rounded up; the stub build takes about one)"),
 }
 
 

@@ -188,6 +188,10 @@ FAILING_RESOURCES = [
     ("firehose-encrypted", FIREHOSE, {"serverSideEncryption": {"enabled": False}}, "buffered unencrypted"),
     ("firehose-delivery-error-logging", FIREHOSE, {"extendedS3Configuration": {"bucketArn": "arn:aws:s3:::b"}},
      "not logged"),
+    ("codebuild-no-plaintext-secrets", "aws:codebuild/project:Project", {"environment": {"environmentVariables": [
+        {"name": "INDEX_TOKEN", "value": "pypi-AgEIcHlwaS5vcmc", "type": "PLAINTEXT"}]}}, "INDEX_TOKEN looks like"),
+    ("codebuild-not-privileged", "aws:codebuild/project:Project", {"environment": {"privilegedMode": True}},
+     "runs privileged"),
     ("cloudfront-viewers-https", DISTRIBUTION, distribution(viewer="allow-all"), "default behavior has "
      "viewer_protocol_policy allow-all"),
     ("cloudfront-viewers-https", DISTRIBUTION, distribution(orderedCacheBehaviors=[
@@ -305,6 +309,9 @@ PASSING_RESOURCES = [
     ("firehose-encrypted", FIREHOSE, {"kinesisSourceConfiguration": {"kinesisStreamArn": "arn:aws:kinesis:s"}}),
     ("firehose-delivery-error-logging", FIREHOSE, {"extendedS3Configuration": {"cloudwatchLoggingOptions": {
         "enabled": True, "logGroupName": "/aws/kinesisfirehose/s", "logStreamName": "DestinationDelivery"}}}),
+    ("codebuild-no-plaintext-secrets", "aws:codebuild/project:Project", {"environment": {"environmentVariables": [
+        {"name": "INDEX_TOKEN", "value": "/p/INDEX_TOKEN", "type": "PARAMETER_STORE"}]}}),
+    ("codebuild-not-privileged", "aws:codebuild/project:Project", {"environment": {"privilegedMode": False}}),
     ("cloudfront-viewers-https", DISTRIBUTION, distribution()),
     ("cloudfront-tls12", DISTRIBUTION, distribution()),  # the *.cloudfront.net certificate: CloudFront's minimum
     ("cloudfront-tls12", DISTRIBUTION, distribution(viewerCertificate={
