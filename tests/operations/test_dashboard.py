@@ -16,7 +16,6 @@ from tests.conftest import planned_environment, run_components
 from tests.operations.test_environment_alarms import NOT_PATTERNS
 
 
-
 @pytest.fixture(scope="module", params=["dev", "prod"])
 def plans(request):
     return {plan.spec.short_name: plan for plan in planned_environment(request.param)}

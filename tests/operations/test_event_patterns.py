@@ -12,11 +12,13 @@ import pytest
 from moto import mock_aws
 
 from components.alarms import failed_task_pattern
+from components.scheduled_build import build_state_pattern
 from tests.conftest import planned_environment
 from tests.operations.event_patterns import matches
 
 EVENTS = Path(__file__).parent / "events"
 ECS_EVENT = json.loads((EVENTS / "ecs-task-stopped.json").read_text())
+BUILD_EVENT = json.loads((EVENTS / "codebuild-build-state.json").read_text())
 CLUSTER = "arn:aws:ecs:us-east-1:123456789012:cluster/dev-tom-thumb-cluster"
 
 
@@ -68,18 +70,51 @@ def planned_patterns() -> list[dict]:
             for rule in plan.of_type("aws:cloudwatch/eventRule:EventRule")]
 
 
-def test_every_planned_event_pattern_is_the_failed_task_pattern_tested_here(planned_patterns):
+def failed_task_patterns(patterns: list[dict]) -> list[dict]:
+    return [p for p in patterns if p["source"] == ["aws.ecs"]]
+
+
+def build_state_patterns(patterns: list[dict]) -> list[dict]:
+    return [p for p in patterns if p["source"] == ["aws.codebuild"]]
+
+
+def test_every_planned_event_pattern_is_one_tested_here(planned_patterns):
     """A new kind of pattern in the project fails here until its sample events are added to this module."""
-    assert planned_patterns
-    for pattern in planned_patterns:
+    assert failed_task_patterns(planned_patterns) and build_state_patterns(planned_patterns)
+    for pattern in failed_task_patterns(planned_patterns):
         assert pattern == failed_task_pattern(pattern["detail"]["clusterArn"][0])
+    for pattern in build_state_patterns(planned_patterns):
+        assert pattern == build_state_pattern(pattern["detail"]["project-name"][0], pattern["detail"]["build-status"])
+    assert len(failed_task_patterns(planned_patterns)) + len(build_state_patterns(planned_patterns)) == len(
+        planned_patterns)
 
 
 @pytest.mark.parametrize(("event", "notify"), [pytest.param(e, n, id=c) for c, e, n in FAILED_TASK_CASES])
 def test_the_planned_failed_task_pattern_notifies_failed_tasks_only(planned_patterns, event, notify):
-    pattern = planned_patterns[0]  # dev's first: its own cluster's ARN, as planned
+    pattern = failed_task_patterns(planned_patterns)[0]  # dev's first: its own cluster's ARN, as planned
     cluster = pattern["detail"]["clusterArn"][0]
     event = json.loads(json.dumps(event).replace(CLUSTER, cluster))
+    assert matches(pattern, event) is notify
+
+
+def build_event(status: str, project: str = "dev-stub-pipeline") -> dict:
+    """The sample CodeBuild event (the shape AWS documents), ending ``status`` in ``project``."""
+    event = copy.deepcopy(BUILD_EVENT)
+    event["detail"].update({"build-status": status, "project-name": project})
+    return event
+
+
+# (case, event, whether dev's build-state rule notifies: its notify_on is FAILED and STOPPED)
+BUILD_CASES = [("failed", build_event("FAILED"), True), ("stopped", build_event("STOPPED"), True),
+               ("succeeded", build_event("SUCCEEDED"), False), ("in progress", build_event("IN_PROGRESS"), False),
+               ("another project failed", build_event("FAILED", "dev-other"), False)]
+
+
+@pytest.mark.parametrize(("event", "notify"), [pytest.param(e, n, id=c) for c, e, n in BUILD_CASES])
+def test_the_planned_build_state_pattern_notifies_the_builds_that_ended_badly(planned_patterns, event, notify):
+    [pattern] = [p for p in build_state_patterns(planned_patterns) if p["detail"]["project-name"][0].startswith("dev-")]
+    event = json.loads(json.dumps(event).replace("dev-stub-pipeline", pattern["detail"]["project-name"][0]))
+    assert pattern["detail"]["build-status"] == ["FAILED", "STOPPED"]
     assert matches(pattern, event) is notify
 
 
@@ -142,6 +177,9 @@ def test_the_matcher_agrees_with_moto_wherever_moto_matches_as_eventbridge_does(
     events = [event for _, event, _ in FAILED_TASK_AGREEMENT]
     assert delivered_by_moto(pattern, events) == [notify for _, _, notify in FAILED_TASK_AGREEMENT]
     assert [matches(pattern, e) for e in events] == [notify for _, _, notify in FAILED_TASK_AGREEMENT]
+    pattern = build_state_pattern("dev-stub-pipeline", ["FAILED", "STOPPED"])
+    events = [event for _, event, _ in BUILD_CASES]
+    assert delivered_by_moto(pattern, events) == [matches(pattern, e) for e in events] == [n for *_, n in BUILD_CASES]
 
 
 @mock_aws
