@@ -9,6 +9,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import pickle
+import threading
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -217,9 +218,11 @@ def _plan_in_processes(environment: Environment, names: list[str], workers: int)
 
 
 def _context() -> multiprocessing.context.BaseContext:
-    """A fork server with the programs' modules loaded: workers start with everything imported (cheap), from a
-    process that runs no threads (forking a process with threads, as test runners and the rich live view have,
-    can deadlock the child on a lock some thread held)."""
+    """Forked workers, which start with everything this process imported, when this process runs no other thread;
+    otherwise (a test runner's or a live view's threads: forking then can deadlock the child on a lock some thread
+    held) a fork server that preloads the programs' modules."""
+    if threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["planning.offline", "programs", *[f"programs.{m}" for m in _program_modules()]])
     return context

@@ -17,6 +17,12 @@ from planning.offline import RecordingMonitor, StackPlan, evaluate_stack, plan_e
 from planning.project import PROJECT, StackSpec, load_environment
 
 
+@functools.cache
+def planned(environment: str) -> tuple[StackPlan, ...]:
+    """The offline plans of every stack of ``dev`` or ``prod``, planned once per test process (read-only)."""
+    return tuple(plan_environment(load_environment(environment)))
+
+
 def make_spec(program: str, config: dict[str, Any] | None = None, *, environment: str = "test",
               short_name: str | None = None, upstream: dict[str, str] | None = None,
               region: str = "us-east-1") -> StackSpec:
@@ -60,10 +66,3 @@ def moto_server() -> Iterator[str]:
         yield f"http://{host}:{port}"
     finally:
         server.stop()
-
-
-@functools.cache
-def planned_environment(environment: str) -> tuple[StackPlan, ...]:
-    """The offline plan of every stack of ``dev`` or ``prod``, made once per test process for the modules that
-    read the same plans."""
-    return tuple(plan_environment(load_environment(environment)))

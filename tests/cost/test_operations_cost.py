@@ -7,7 +7,7 @@ import json
 import pytest
 
 from stacks.cost import estimate_environment
-from tests.conftest import planned_environment
+from tests.conftest import planned
 from tests.cost.test_cost_rules import estimate, fixed, rates, resource
 
 SIDECAR = ["awsjwtauth", "info.auth_user", "service", "dev-auth-sidecar", {"label": "allowed"}]
@@ -57,7 +57,7 @@ def test_a_private_instance_with_detailed_monitoring_and_an_unknown_type():
 
 @pytest.mark.parametrize("environment", ["dev", "prod"])
 def test_the_bastion_and_dashboard_stacks_are_priced_in_full(environment):
-    plans = [p for p in planned_environment(environment) if p.spec.short_name in ("bastion", "dashboard")]
+    plans = [p for p in planned(environment) if p.spec.short_name in ("bastion", "dashboard")]
     bastion, board = estimate_environment(plans).stacks
     assert not bastion.not_priced and not board.not_priced
     items = {line.item for line in bastion.fixed}

@@ -8,9 +8,7 @@ import json
 import pytest
 
 from components import iam
-from planning.offline import plan_environment
-from planning.project import load_environment
-from tests.conftest import run_program
+from tests.conftest import planned, run_program
 
 ACCOUNT = "123456789012"
 
@@ -54,7 +52,7 @@ def test_with_nat_no_deny_drops_replies_that_nat_gateways_translate_to_any_port(
 
 @pytest.fixture(scope="module")
 def dev_plans():
-    return plan_environment(load_environment("dev"))
+    return planned("dev")
 
 
 def trust_statements(plans):

@@ -12,13 +12,13 @@ from planning.mocks import autoname
 from planning.offline import evaluate_stack
 from planning.project import load_environment
 from runtime.auth_sidecar import contract as sidecar_contract
-from tests.conftest import planned_environment, run_components
+from tests.conftest import planned, run_components
 from tests.operations.test_environment_alarms import NOT_PATTERNS
 
 
 @pytest.fixture(scope="module", params=["dev", "prod"])
 def plans(request):
-    return {plan.spec.short_name: plan for plan in planned_environment(request.param)}
+    return {plan.spec.short_name: plan for plan in planned(request.param)}
 
 
 def body(plans) -> dict:
@@ -101,7 +101,7 @@ def test_no_two_widgets_overlap_and_all_fit_the_grid(plans):
 
 def test_the_body_is_the_same_bytes_on_every_plan():
     env = load_environment("dev")
-    outputs = {plan.spec.name: plan.outputs for plan in planned_environment("dev")}
+    outputs = {plan.spec.name: plan.outputs for plan in planned("dev")}
     spec = env.stacks["dev-dashboard"]
     twice = [evaluate_stack(spec, {u: outputs[u] for u in spec.depends_on}) for _ in range(2)]
     [first, second] = [p.of_type("aws:cloudwatch/dashboard:Dashboard")[0].inputs["dashboardBody"] for p in twice]

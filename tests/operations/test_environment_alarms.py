@@ -7,7 +7,7 @@ import pytest
 from policies.evaluate import check_plan, planned_outputs
 from policies.rules import Stack
 from policies.rules.alarms import is_pattern_stack
-from tests.conftest import planned_environment
+from tests.conftest import planned
 
 NOT_PATTERNS = {"network": "the VPC", "alerts": "the topic itself", "dashboard": "shows the others' alarms",
                 "label-detector": "GCP: its failures reach the label proxy's alarms"}
@@ -16,7 +16,7 @@ ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 
 @pytest.fixture(scope="module", params=["dev", "prod"])
 def plans(request):
-    return {plan.spec.short_name: plan for plan in planned_environment(request.param)}
+    return {plan.spec.short_name: plan for plan in planned(request.param)}
 
 
 def topic(plans) -> str:

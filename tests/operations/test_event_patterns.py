@@ -13,7 +13,7 @@ from moto import mock_aws
 
 from components.alarms import failed_task_pattern
 from components.scheduled_build import build_state_pattern
-from tests.conftest import planned_environment
+from tests.conftest import planned
 from tests.operations.event_patterns import matches
 
 EVENTS = Path(__file__).parent / "events"
@@ -66,7 +66,7 @@ FAILED_TASK_CASES = [
 def planned_patterns() -> list[dict]:
     """Every event pattern of every EventBridge rule in the dev and prod plans."""
     return [json.loads(rule.inputs["eventPattern"]) for environment in ("dev", "prod")
-            for plan in planned_environment(environment)
+            for plan in planned(environment)
             for rule in plan.of_type("aws:cloudwatch/eventRule:EventRule")]
 
 
