@@ -16,6 +16,7 @@ import pulumi_aws as aws
 from components.args import Args, Boolean, Custom, InvalidArgument, MappingOf, OneOf, Port, Whole, required, setting
 from components.cognito_front import CognitoFront, CognitoFrontArgs
 from components.container_image import ContainerImage, ContainerImageArgs
+from components.dashboard import OUTPUT, metric_graph, widgets
 from components.fargate_task import ContainerSpec
 from components.sidecar_assembly import SidecarAssembly, SidecarAssemblyArgs
 from programs.common import Section, config, environment, require_app_port, task_placement, upstream
@@ -96,6 +97,8 @@ def main() -> None:
     pulumi.export("sign_in_domain", web.user_pool_domain.domain)
     pulumi.export("service_name", assembly.service.service.name)
     pulumi.export("log_group", assembly.task.log_group.name)
+    pulumi.export(OUTPUT, widgets([*web.alarms, *assembly.alarms], rules=[(assembly.failed_tasks, "tasks stopped "
+                  "with a failed container")], graphs=sidecar_graphs(service)))
 
 
 def _task(settings: AuthSidecarSettings, images: dict, alb_arn: pulumi.Input[str], service: str) -> dict:
@@ -110,3 +113,23 @@ def _task(settings: AuthSidecarSettings, images: dict, alb_arn: pulumi.Input[str
     nginx = spec(front, **front.container(settings.port, sidecar.ADDRESS, demo.ADDRESS),
                  depends_on={sidecar.CONTAINER: "HEALTHY", demo.CONTAINER: "HEALTHY"})
     return dict(main=spec(demo, **demo.container()), sidecars=[checker, nginx], ingress_container=front.CONTAINER)
+
+
+def sidecar_graphs(service: str) -> list[pulumi.Output[dict]]:
+    """The sidecar's awsjwtauth metrics: identities allowed and refused by reason, the signing-key fetch time
+    (usually under 1 ms, near 100 ms when the ALB rotates its key), the key cache and restarts."""
+    def metric(name: str, label: str, **options) -> list:
+        return [sidecar.METRICS_NAMESPACE, name, sidecar.SERVICE_DIMENSION, service, {"label": label, **options}]
+
+    refused = (f"SEARCH('{{{sidecar.METRICS_NAMESPACE},{sidecar.REASON_DIMENSION},{sidecar.SERVICE_DIMENSION}}} "
+               f"MetricName=\"{sidecar.METRIC_REFUSED}\" {sidecar.SERVICE_DIMENSION}=\"{service}\"', 'Sum', 60)")
+    fetch = sidecar.METRIC_KEY_FETCH_MS
+    return [
+        metric_graph("identities allowed, and refused by reason", [
+            metric(sidecar.METRIC_ALLOWED, "allowed"), [{"expression": refused, "id": "refused", "label": ""}]]),
+        metric_graph("signing-key fetch (ms)", [metric(fetch, "p50", stat="p50"), metric(fetch, "p99", stat="p99"),
+                                                metric(fetch, "max", stat="Maximum")], stat="p99"),
+        metric_graph("key cache and restarts", [metric(sidecar.METRIC_KEY_CACHE_HITS, "cache hits"),
+                                                metric(sidecar.METRIC_KEY_CACHE_MISSES, "cache misses"),
+                                                metric(sidecar.METRIC_RESTARTS, "restarts")]),
+    ]

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import pulumi
 
 from components.args import Args, Whole, setting
+from components.dashboard import OUTPUT, widgets
 from components.scaling_container import ScalingContainer, ScalingContainerArgs
 from programs.common import PROJECT, ConfigError, Section, environment, require_app_port, task_placement, upstream
 from runtime.bean_counter import contract
@@ -54,6 +55,8 @@ def main() -> None:
     pulumi.export("scaling", {"min": args.min_count, "max": args.max_count,
                               "cpu_target_percent": args.cpu_target_percent,
                               "requests_per_target": args.requests_per_target})
+    pulumi.export(OUTPUT, widgets(service.alarms, rules=[(service.failed_task_rule, "tasks stopped with a failed "
+                                                                                    "container")]))
 
 
 def _check_memory(args: ScalingContainerArgs, own: BeanCounterSettings) -> None:

@@ -131,6 +131,11 @@ def load_args(section_name: str, args_type: type[T], *, settings: dict[str, Any]
         return args_type(**{**raw, **overrides})
 
 
+def upstream_stacks() -> dict[str, str]:
+    """Every upstream stack this one declares, alias -> stack name, in the order its stack file lists them."""
+    return dict(config().get_object("upstream") or {})
+
+
 def upstream(alias: str) -> pulumi.StackReference:
     """The stack this one declares as ``cloud-patterns:upstream.<alias>`` (e.g. ``network: dev-network``)."""
     stacks = config().get_object("upstream") or {}

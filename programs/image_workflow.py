@@ -13,11 +13,13 @@ from typing import Optional
 import pulumi
 
 from components.args import Args, InvalidArgument, Maybe, Number, OneOf, Text, Whole, setting
+from components.dashboard import OUTPUT, widgets
 from components.lambda_function import ARCHITECTURES, LambdaFunctionArgs
 from components.state_machine import StateMachineArgs
 from components.upload_workflows import Step, UploadWorkflows, UploadWorkflowsArgs
 from programs.common import Section, environment, upstream
-from runtime.image_workflow import contract, contract_definitions as asl
+from runtime.image_workflow import contract
+from runtime.image_workflow import contract_definitions as asl
 from service_limits import LAMBDA_MEMORY_MB
 
 
@@ -98,3 +100,4 @@ def main() -> None:
     pulumi.export("topics", {key: topic.arn for key, topic in workflows.topics.items()})
     pulumi.export("trigger_rule", workflows.rule.name)
     pulumi.export("alarms", len(workflows.alarms))
+    pulumi.export(OUTPUT, widgets(workflows.alarms, rules=[(workflows.rule, f"uploads under {contract.RAW_PREFIX}")]))

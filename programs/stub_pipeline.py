@@ -13,6 +13,7 @@ from typing import Optional
 import pulumi
 
 from components.args import Args, Custom, Maybe, Text, setting
+from components.dashboard import OUTPUT, widgets
 from components.package_index import PackageIndex, PackageIndexArgs
 from components.scheduled_build import ScheduledBuild, ScheduledBuildArgs
 from programs.common import Section, environment, upstream
@@ -67,3 +68,5 @@ def main() -> None:
                   if index else None)
     pulumi.export("reader_policy_arn", index.reader_policy.arn if index else None)
     pulumi.export("alarms", len(build.alarms))
+    ended = f"builds that ended {', '.join(args.notify_on)}"
+    pulumi.export(OUTPUT, widgets(build.alarms, rules=[(build.state_rule, ended)]))

@@ -1,8 +1,8 @@
 """Mock shapes: EventBridge rules (``arn:aws:events:<region>:<account>:rule/[<bus>/]<name>``) and targets,
-CloudWatch alarms, SQS queue policies. (EventBridge Scheduler: ``aws_scheduler``.)"""
+CloudWatch alarms and dashboards, SQS queue policies. (EventBridge Scheduler: ``aws_scheduler``.)"""
 from __future__ import annotations
 
-from planning.mocks import ProviderMocks, autoname, shape
+from planning.mocks import ACCOUNT_ID, ProviderMocks, autoname, shape
 
 
 @shape("aws:cloudwatch/eventRule:EventRule")
@@ -34,3 +34,10 @@ shape("aws:cloudwatch/metricAlarm:MetricAlarm")(_named("cloudwatch", "alarm:"))
 @shape("aws:sqs/queuePolicy:QueuePolicy")
 def _queue_policy(m: ProviderMocks, name: str, inputs: dict) -> tuple[str, dict]:
     return str(inputs.get("queueUrl") or name), {}
+
+
+@shape("aws:cloudwatch/dashboard:Dashboard")
+def _dashboard(m: ProviderMocks, name: str, inputs: dict) -> tuple[str, dict]:
+    dashboard = inputs.get("dashboardName") or autoname(name, {})
+    return dashboard, {"dashboardName": dashboard, "dashboardArn": f"arn:aws:cloudwatch::{ACCOUNT_ID}:dashboard/"
+                                                                   f"{dashboard}"}

@@ -44,6 +44,14 @@ CLAIMS = ("email", "email_verified", "family_name", "given_name", "picture")
 HOSTED_DOMAIN_CLAIM = "custom:hd"
 GOOGLE_USERNAME_PREFIX = "Google_"  # Cognito names federated users <provider>_<id>
 
+# The sidecar's metrics: the seed's awsjwtauth statsd names, as CloudWatch embedded metric format on its stdout;
+# every metric dimensioned by service, refusals by reason too. The dashboard graphs the same names.
+METRICS_NAMESPACE = "awsjwtauth"
+SERVICE_DIMENSION, REASON_DIMENSION = "service", "reason"
+METRIC_ALLOWED, METRIC_REFUSED, METRIC_RESTARTS = "info.auth_user", "error", "restart"
+METRIC_KEY_FETCH_MS = "get_pub_key"
+METRIC_KEY_CACHE_HITS, METRIC_KEY_CACHE_MISSES = "cache.keys.hits", "cache.keys.misses"
+
 ANY_DOMAIN = "*"
 DECISION_CACHE_SECONDS = (0, 300)
 KEY_CACHE_SECONDS = (1, 86_400)

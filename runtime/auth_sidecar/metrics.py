@@ -18,13 +18,15 @@ import time
 from collections import Counter
 from collections.abc import Callable
 
-NAMESPACE = "awsjwtauth"
-SUCCESSES = "info.auth_user"
-ERRORS = "error"  # dimensioned by reason
-RESTARTS = "restart"
-KEY_FETCH_MS = "get_pub_key"
-KEY_CACHE_HITS = "cache.keys.hits"
-KEY_CACHE_MISSES = "cache.keys.misses"
+from runtime.auth_sidecar import contract
+
+NAMESPACE = contract.METRICS_NAMESPACE
+SUCCESSES = contract.METRIC_ALLOWED
+ERRORS = contract.METRIC_REFUSED  # dimensioned by reason
+RESTARTS = contract.METRIC_RESTARTS
+KEY_FETCH_MS = contract.METRIC_KEY_FETCH_MS
+KEY_CACHE_HITS = contract.METRIC_KEY_CACHE_HITS
+KEY_CACHE_MISSES = contract.METRIC_KEY_CACHE_MISSES
 COUNTS = (SUCCESSES, RESTARTS, KEY_CACHE_HITS, KEY_CACHE_MISSES)
 MAX_VALUES = 100  # EMF: at most 100 values of one metric in a document
 
@@ -72,18 +74,19 @@ class Metrics:
             self._counts, self._errors, self._fetch_ms = Counter(), Counter(), []
         timings = {KEY_FETCH_MS: fetch_ms} if fetch_ms else {}
         documents = [self._document({name: counts[name] for name in COUNTS}, timings)]
-        documents += [self._document({ERRORS: n}, {}, reason=reason) for reason, n in sorted(errors.items())]
+        documents += [self._document({ERRORS: n}, {}, **{contract.REASON_DIMENSION: reason})
+                      for reason, n in sorted(errors.items())]
         for document in documents:
             self._write(json.dumps(document, separators=(",", ":")))
         return documents
 
     def _document(self, counts: dict[str, int], timings: dict[str, list[float]], **dimensions: str) -> dict:
-        keys = ["service", *dimensions]
+        keys = [contract.SERVICE_DIMENSION, *dimensions]
         metrics = [{"Name": n, "Unit": "Count"} for n in counts]
         metrics += [{"Name": n, "Unit": "Milliseconds"} for n in timings]
         return {"_aws": {"Timestamp": int(self._clock() * 1000),
                          "CloudWatchMetrics": [{"Namespace": NAMESPACE, "Dimensions": [keys], "Metrics": metrics}]},
-                "service": self.service, **dimensions, **counts, **timings}
+                contract.SERVICE_DIMENSION: self.service, **dimensions, **counts, **timings}
 
     def start(self, interval_seconds: float) -> None:
         """Flushes every ``interval_seconds`` in a daemon thread until ``stop``."""

@@ -47,6 +47,7 @@ USAGE_KEYS: dict[str, str] = {
     "workflow_executions": "executions of each Step Functions state machine a month (one image = one execution "
                            "of the image processor)",
     "custom_events": "custom (non-AWS) events each EventBridge rule receives a month",
+    "custom_metrics": "custom metrics (EMF) a dashboard's searches find, such as one per refusal reason",
 }
 ASSUMPTIONS: dict[str, tuple[float, str]] = {
     "task_seconds": (60, "average run time of an on-demand task, seconds (billed for at least 60)"),

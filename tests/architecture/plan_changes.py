@@ -143,6 +143,9 @@ INTENDED: tuple[Intended, ...] = (
              "added", "operations: tasks that stop with a container exited non-zero notify the topic"),
     Intended("*-auth-sidecar", "*EventRule$aws:cloudwatch/eventTarget:EventTarget::*-auth-sidecar-failed-tasks",
              "added", "operations: the failed-task rule's target, the topic"),
+    # operations (issue 23)
+    Intended("*", "", "outputs.dashboard_widgets", "operations: every pattern stack exports its alarms' (and the "
+                                                    "auth sidecar its metrics') widgets for the environment dashboard"),
 )
 
 

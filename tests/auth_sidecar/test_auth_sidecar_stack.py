@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from components import cognito_front, sidecar_assembly
+from components.alarms import failed_task_pattern
 from components.fargate_task import ContainerSpec
 from components.sidecar_assembly import SidecarAssembly, SidecarAssemblyArgs
 from components.validation import InvalidArgument
@@ -266,7 +267,7 @@ def test_tasks_that_stop_with_a_failed_container_notify_the_topic(plan, upstream
 
     pattern = json.loads(rule.inputs["eventPattern"])
     assert pattern["detail"]["clusterArn"] == [service.inputs["cluster"]]
-    assert pattern["detail"]["containers"] == {"exitCode": [{"anything-but": 0}]}
+    assert pattern == failed_task_pattern(service.inputs["cluster"])  # its events: tests/operations
     assert target.inputs["arn"] == upstream_outputs["test-alerts"]["topic_arn"]
 
 

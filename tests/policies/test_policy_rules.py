@@ -493,6 +493,9 @@ FAILING_STACKS = [
                                      arn=f"arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:cdn-5xx",
                                      alarmActions=[f"arn:aws:sns:eu-west-1:{ACCOUNT}:alerts"])],
      "alarmActions notifies arn:aws:sns:eu-west-1:123456789012:alerts, a topic outside the alarm's region us-east-1"),
+    ("pattern-alarms-notify-a-topic",  # more cases in test_alarm_rules.py
+     [res("cloud-patterns:patterns:ContainerOnDemand", "jobs"), res("aws:sqs/queue:Queue", "jobs-failures")],
+     "jobs: no alarm of this stack notifies a topic"),
 ]
 
 PASSING_STACKS = [
@@ -536,6 +539,9 @@ PASSING_STACKS = [
                                      arn=f"arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:cdn-5xx",
                                      alarmActions=[f"arn:aws:sns:us-east-1:{ACCOUNT}:alerts"],
                                      okActions=[f"arn:aws:sns:us-east-1:{ACCOUNT}:alerts"])]),
+    ("pattern-alarms-notify-a-topic",
+     [res("cloud-patterns:patterns:ContainerOnDemand", "jobs"),
+      res("aws:cloudwatch/metricAlarm:MetricAlarm", "jobs-errors", alarmActions=[f"arn:aws:sns:us-east-1:{ACCOUNT}:a"])]),
 ]
 
 
