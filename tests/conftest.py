@@ -2,16 +2,12 @@
 from __future__ import annotations
 
 import functools
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-# The test workers already use every core: plans evaluate their stacks in-process unless a test asks otherwise.
-os.environ.setdefault("PLAN_WORKERS", "1")
 
 from planning.offline import RecordingMonitor, StackPlan, evaluate_stack, plan_environment
 from planning.project import PROJECT, StackSpec, load_environment
