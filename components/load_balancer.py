@@ -81,13 +81,16 @@ class WebLoadBalancer(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         self.access_logs = storage.private_bucket(
             f"{name}-access-logs", self, force_destroy=not args.deletion_protection,
-            expire_after_days=args.access_log_retention_days, policy_statements=self._log_delivery)
+            expire_after_days=args.access_log_retention_days, policy=False)
+        # ALB log delivery checks its access when the load balancer is created: the load balancer waits for it.
+        log_policy = storage.bucket_policy(f"{name}-access-logs", self.access_logs,
+                                           self._log_delivery(self.access_logs.arn))
         self.load_balancer = aws.lb.LoadBalancer(
             name, load_balancer_type="application", internal=False, subnets=args.subnet_ids,
             security_groups=args.security_group_ids, drop_invalid_header_fields=True,
             enable_deletion_protection=args.deletion_protection, idle_timeout=args.idle_timeout_seconds,
             access_logs=aws.lb.LoadBalancerAccessLogsArgs(bucket=self.access_logs.bucket, enabled=True),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.access_logs.bucket_policy]))
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[log_policy]))
         self.target_group = aws.lb.TargetGroup(
             name, target_type="ip", protocol="HTTP", port=args.target_port, vpc_id=args.vpc_id,
             deregistration_delay=args.deregistration_delay_seconds,

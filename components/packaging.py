@@ -45,11 +45,18 @@ def content_hash(*paths: str | Path) -> str:
     return sha.hexdigest()
 
 
-def source_archive(directory: str | Path) -> pulumi.AssetArchive:
-    """The directory's files at the archive root (a Lambda handler ``handler.handler`` lives in handler.py)."""
+def source_archive(directory: str | Path, keep_path: bool = False) -> pulumi.AssetArchive:
+    """The directory's files at the archive root (a Lambda handler ``handler.handler`` lives in handler.py), or
+    with ``keep_path`` under their project path (``runtime/app/handler.py``: handler ``runtime.app.handler.x``),
+    so a package whose modules import each other by their full names runs as it does in the project."""
     root = project_path(directory)
-    return pulumi.AssetArchive({str(f.relative_to(root)): pulumi.FileAsset(str(f.relative_to(PROJECT_DIR)))
-                                for f in source_files(root) if f.name != "requirements.txt"})
+    base = PROJECT_DIR if keep_path else root
+    files = [f for f in source_files(root) if f.name != "requirements.txt"]
+    if keep_path:  # the parents' __init__.py too, so the path imports as regular packages, not namespace ones
+        parents = [PROJECT_DIR / p / "__init__.py" for p in reversed(root.relative_to(PROJECT_DIR).parents)]
+        files = [f for f in parents if f.parent != PROJECT_DIR and f.is_file()] + files
+    return pulumi.AssetArchive({str(f.relative_to(base)): pulumi.FileAsset(str(f.relative_to(PROJECT_DIR)))
+                                for f in files})
 
 
 def python_dependencies(requirements_file: str | Path, python_version: str, architecture: str) -> Path:
@@ -63,12 +70,16 @@ def python_dependencies(requirements_file: str | Path, python_version: str, arch
     target = BUILD_DIR / "lambda-layers" / key
     if target.exists():
         return target
-    platform = {"arm64": "manylinux2014_aarch64", "x86_64": "manylinux2014_x86_64"}[architecture]
+    machine = {"arm64": "aarch64", "x86_64": "x86_64"}[architecture]
+    # Lambda's Python 3.12+ runtimes run on Amazon Linux 2023 (glibc 2.34): manylinux_2_28 wheels run there too,
+    # and some packages (Pillow 12+) publish no manylinux2014 wheel any more.
+    platforms = [f"manylinux2014_{machine}", f"manylinux_2_28_{machine}"]
     BUILD_DIR.mkdir(exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=BUILD_DIR, prefix="layer-"))
     try:
         subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-compile", "--disable-pip-version-check",
-                        "--target", str(staging / "python"), "--platform", platform, "--implementation", "cp",
+                        "--target", str(staging / "python"), *[a for p in platforms for a in ("--platform", p)],
+                        "--implementation", "cp",
                         "--python-version", python_version, "--only-binary=:all:", "-r", str(requirements)],
                        check=True, stdout=subprocess.DEVNULL)
         target.parent.mkdir(parents=True, exist_ok=True)

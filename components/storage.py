@@ -4,10 +4,13 @@ Public access blocked (all four settings), ACLs off (bucket owner enforced), enc
 SSE-KMS with a customer managed key when ``kms_key_arn`` is given, with an S3 Bucket Key so that KMS is called
 once per bucket and time window rather than per object), a policy that denies every request not made over TLS,
 and abandoned multipart uploads cleaned up.
+
+A bucket whose policy must grant a resource made after it (a CloudFront distribution reading it, by its ARN)
+is made with ``policy=False`` and gets its one policy from ``bucket_policy`` once that resource exists.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Optional
 
 import pulumi
@@ -17,13 +20,10 @@ from components import iam
 
 
 def private_bucket(name: str, parent: pulumi.Resource, force_destroy: bool = False,
-                   abort_incomplete_uploads_after_days: int = 7,
-                   kms_key_arn: Optional[pulumi.Input[str]] = None, expire_after_days: Optional[int] = None,
-                   policy_statements: Optional[Callable[[pulumi.Output[str]], Sequence[iam.Statement]]] = None
-                   ) -> aws.s3.Bucket:
-    """``expire_after_days``: objects are deleted that long after they were written (logs); ``policy_statements``:
-    what the bucket policy allows besides denying plain HTTP, given the bucket's ARN (e.g. a service's log
-    delivery)."""
+                   abort_incomplete_uploads_after_days: int = 7, policy: bool = True,
+                   expire_after_days: int | None = None,
+                   kms_key_arn: Optional[pulumi.Input[str]] = None) -> aws.s3.Bucket:
+    """``expire_after_days``: objects are deleted that many days after they were written (logs)."""
     bucket = aws.s3.Bucket(name, force_destroy=force_destroy, opts=pulumi.ResourceOptions(parent=parent))
     under = pulumi.ResourceOptions(parent=bucket)
     access_block = aws.s3.BucketPublicAccessBlock(
@@ -51,11 +51,14 @@ def private_bucket(name: str, parent: pulumi.Resource, force_destroy: bool = Fal
             id="expire", status="Enabled", filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
             expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=expire_after_days)))
     aws.s3.BucketLifecycleConfiguration(name, bucket=bucket.id, rules=rules, opts=under)
-    # The policy waits for the access block, which S3 checks policies against.
-    extra = policy_statements(bucket.arn) if policy_statements is not None else ()
-    # What writes to the bucket on a service's behalf should depend on ``bucket.bucket_policy`` (ALB log delivery
-    # checks its access when the load balancer is created).
-    bucket.bucket_policy = aws.s3.BucketPolicy(  # type: ignore[attr-defined]
-        name, bucket=bucket.id, policy=iam.tls_only_bucket_policy(bucket.arn, parent, extra),
-        opts=pulumi.ResourceOptions(parent=bucket, depends_on=[access_block]))
+    bucket.public_access_block = access_block  # type: ignore[attr-defined]
+    if policy:
+        bucket_policy(name, bucket)
     return bucket
+
+
+def bucket_policy(name: str, bucket: aws.s3.Bucket, grants: Sequence[iam.Statement] = ()) -> aws.s3.BucketPolicy:
+    """The one policy of a ``private_bucket``: deny every request not over TLS, allow ``grants``."""
+    # The policy waits for the access block, which S3 checks policies against.
+    return aws.s3.BucketPolicy(name, bucket=bucket.id, policy=iam.tls_only_bucket_policy(bucket.arn, bucket, grants),
+                               opts=pulumi.ResourceOptions(parent=bucket, depends_on=[bucket.public_access_block]))

@@ -61,13 +61,16 @@ def planned_outputs(plan: StackPlan) -> list[rules.Resource]:
     mocks = ProviderMocks(region=plan.spec.region, gcp_project=values.get("gcp:project", "cloud-patterns-dev"),
                           gcp_region=values.get("gcp:region", "us-central1"))
     resources = []
-    for r in plan.resources:
+    # Explicit providers first: what is made through one carries its region.
+    for r in sorted(plan.resources, key=lambda r: not r.type.startswith("pulumi:providers:")):
         props = dict(r.inputs)
         if r.custom and r.type != "pulumi:pulumi:StackReference":
-            resource_id, outputs = mocks.new_resource(MockResourceArgs(r.type, r.name, dict(r.inputs), custom=True))
+            resource_id, outputs = mocks.new_resource(MockResourceArgs(r.type, r.name, dict(r.inputs), custom=True,
+                                                                       provider=r.provider))
             props = {**outputs, "id": resource_id}
         resources.append(rules.Resource(r.type, r.name, props, r.urn, r.parent))
-    return resources
+    order = {r.urn: i for i, r in enumerate(plan.resources)}
+    return sorted(resources, key=lambda r: order[r.urn])
 
 
 def check_plan(plan: StackPlan, rule_set: Sequence[rules.Rule] = rules.RULES) -> StackPolicyReport:

@@ -8,8 +8,10 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import pulumi
+from pulumi.runtime.sync_await import _sync_await  # how the SDK's own synchronous invokes wait
 
 from components.args import (
+    SETTING,
     InvalidArgument,
     SettingDoc,
     setting_names,
@@ -84,6 +86,7 @@ class Section:
             raise TypeError(f"{self.args.__name__}: {', '.join(not_passable)} are neither wiring nor fixed")
         own = setting_names(self.own) if self.own else []
         values = {k: v for k, v in self.raw().items() if k not in own}
+        self._require(self.args, {**values, **passed})
         with settings_of(self.name):
             return self.args(**{**values, **passed})
 
@@ -91,8 +94,17 @@ class Section:
         """The program's own settings from the same config object."""
         assert self.own is not None, f"section {self.name} declares no own settings"
         values = {k: v for k, v in self.raw().items() if k in setting_names(self.own)}
+        self._require(self.own, values)
         with settings_of(self.name):
             return self.own(**values)
+
+    def _require(self, args_type: type, values: dict[str, Any]) -> None:
+        """A required setting that config leaves out is refused like a wrong one, naming its key."""
+        for f in dataclasses.fields(args_type):
+            if (f.metadata.get("kind") == SETTING and f.name not in values
+                    and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING):
+                raise ConfigError(f"{PROJECT}:{self.name}.{f.name}: missing; it must be set to "
+                                  f"{f.metadata['rule'].allowed}")
 
     def docs(self) -> list[SettingDoc]:
         rows = settings(self.args, exclude=self.fixed)
@@ -119,6 +131,11 @@ def load_args(section_name: str, args_type: type[T], *, settings: dict[str, Any]
         return args_type(**{**raw, **overrides})
 
 
+def upstream_stacks() -> dict[str, str]:
+    """Every upstream stack this one declares, alias -> stack name, in the order its stack file lists them."""
+    return dict(config().get_object("upstream") or {})
+
+
 def upstream(alias: str) -> pulumi.StackReference:
     """The stack this one declares as ``cloud-patterns:upstream.<alias>`` (e.g. ``network: dev-network``)."""
     stacks = config().get_object("upstream") or {}
@@ -127,6 +144,22 @@ def upstream(alias: str) -> pulumi.StackReference:
                           f"the stack config must name it (e.g. upstream: {{{alias}: <env>-{alias}}})")
     organization = config().get("organization") or pulumi.get_organization()
     return pulumi.StackReference(f"{alias}-stack", stack_name=f"{organization}/{PROJECT}/{stacks[alias]}")
+
+
+def upstream_value(stack: pulumi.StackReference, name: str) -> Any:
+    """An output of an upstream stack as a plain value, read before any resource is registered so that config
+    can be checked against it; None while the engine does not know it yet."""
+    details = _sync_await(stack.get_output_details(name))
+    return details.value if details.value is not None else details.secret_value
+
+
+def require_app_port(network: pulumi.StackReference, section_name: str, key: str, port: int) -> None:
+    """Refuses ``port`` (the config key ``<section_name>.<key>``) unless it is the network's ``app_port``: the only
+    port the network's app security group admits from the load balancers."""
+    app_port = upstream_value(network, "app_port")
+    if app_port is not None and int(app_port) != port:
+        raise ConfigError(f"{PROJECT}:{section_name}.{key}: {port!r} is not allowed; allowed: {int(app_port)}, the "
+                          f"network's app_port (the only port its app security group admits)")
 
 
 @dataclass(frozen=True)

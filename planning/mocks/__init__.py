@@ -13,6 +13,7 @@ Each module of this package shapes one group of services (``aws_network``, ``aws
 """
 from __future__ import annotations
 
+import copy
 import hashlib
 import importlib
 import pkgutil
@@ -44,6 +45,8 @@ class ProviderMocks(pulumi.runtime.Mocks):
         self.stack_outputs = stack_outputs or {}
         self.gcp_project = gcp_project
         self.gcp_region = gcp_region
+        self.provider_regions: dict[str, str] = {}
+        """Region of each explicit ``aws.Provider``, by its id: what it creates carries that region."""
 
     # ----- resources -----
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict]:
@@ -52,16 +55,31 @@ class ProviderMocks(pulumi.runtime.Mocks):
             return self._stack_reference(inputs.get("name") or args.resource_id or args.name)
         if not args.custom:
             return None, {}
+        if args.typ == "pulumi:providers:aws":
+            resource_id = f"{args.name}-{digest(args.typ, args.name, length=8)}"
+            if inputs.get("region"):
+                self.provider_regions[resource_id] = str(inputs["region"])
+            return resource_id, inputs
+        mocks = self.through(args.provider)
         shaper = _SHAPERS.get(args.typ)
         if shaper is not None:
-            resource_id, extra = shaper(self, args.name, inputs)
+            resource_id, extra = shaper(mocks, args.name, inputs)
         elif args.typ.startswith("aws:"):
-            resource_id, extra = self._generic_aws(args.typ, args.name, inputs)
+            resource_id, extra = mocks._generic_aws(args.typ, args.name, inputs)
         elif args.typ.startswith("gcp:"):
             resource_id, extra = self._generic_gcp(args.typ, args.name, inputs)
         else:
             resource_id, extra = f"{args.name}-{digest(args.typ, args.name, length=8)}", {}
         return resource_id, {**inputs, **extra}
+
+    def through(self, provider: str | None) -> "ProviderMocks":
+        """These mocks as seen through an explicit provider (``<urn>::<id>``): ARNs and endpoints in its region."""
+        region = self.provider_regions.get((provider or "").rsplit("::", 1)[-1])
+        if region is None or region == self.region:
+            return self
+        view = copy.copy(self)
+        view.region = region
+        return view
 
     def _stack_reference(self, stack_name: str) -> tuple[str, dict]:
         short = stack_name.split("/")[-1]
@@ -92,8 +110,8 @@ class ProviderMocks(pulumi.runtime.Mocks):
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict:
         handler = _CALLS.get(args.token)
         if handler is None:
-            raise NotImplementedError(f"no offline mock for the invoke {args.token}; add one to stacks/mocks.py")
-        return handler(self, dict(args.args))
+            raise NotImplementedError(f"no offline mock for the invoke {args.token}; add one to planning/mocks/")
+        return handler(self.through(args.provider), dict(args.args))
 
 
 class SecretValue:
@@ -115,6 +133,8 @@ _SHAPERS: dict[str, Shaper] = {}
 def shape(*tokens: str) -> Callable[[Shaper], Shaper]:
     def register(fn: Shaper) -> Shaper:
         for token in tokens:
+            if token in _SHAPERS:  # two modules shaping one type: one of them would silently lose
+                raise RuntimeError(f"{token} is shaped twice: in {_SHAPERS[token].__module__} and {fn.__module__}")
             _SHAPERS[token] = fn
         return fn
     return register
@@ -130,6 +150,8 @@ _CALLS: dict[str, Call] = {}
 def call(*tokens: str) -> Callable[[Call], Call]:
     def register(fn: Call) -> Call:
         for token in tokens:
+            if token in _CALLS:
+                raise RuntimeError(f"{token} is answered twice: in {_CALLS[token].__module__} and {fn.__module__}")
             _CALLS[token] = fn
         return fn
     return register

@@ -1,5 +1,5 @@
 """Lambda: bounded timeouts, no plaintext secrets in the environment, a log group with a retention, permissions
-that name their principal and source."""
+that name their principal and source (for Alexa: the skill)."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
@@ -13,6 +13,8 @@ from policies.rules.tokens import LAMBDA_FUNCTION, LOG_GROUP
 LAMBDA_PERMISSION = "aws:lambda/permission:Permission"
 
 FIX_SECRETS = "keep it in Secrets Manager and pass its ARN (NAME_SECRET_ARN)"
+
+ALEXA_PRINCIPALS = ("alexa-appkit.amazon.com", "alexa-connectedhome.amazon.com")
 
 MAX_LAMBDA_TIMEOUT = 300
 TIMEOUT_JUSTIFICATION_TAG = "timeout-justification"
@@ -78,3 +80,12 @@ def lambda_permission_source_scoped(type_: str, props: Mapping[str, Any]) -> Ite
     if isinstance(principal, str) and principal.endswith(".amazonaws.com") and not (
             props.get("sourceArn") or props.get("sourceAccount")):
         yield f"{principal} may invoke the function on behalf of any account: set source_arn or source_account"
+
+
+@resource_rule("lambda-alexa-permission-skill-scoped", "Lambda permissions for Alexa name the one skill that may "
+               "invoke (event source token)", LAMBDA_PERMISSION)
+def lambda_alexa_permission_skill_scoped(type_: str, props: Mapping[str, Any]) -> Iterable[str]:
+    token = props.get("eventSourceToken")
+    if props.get("principal") in ALEXA_PRINCIPALS and known(token) and not token:
+        yield (f"any Alexa skill of any developer may invoke the function through {props['principal']}: set "
+               "event_source_token to the skill's id")

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
+from planning.mocks.aws_identity import render_policy_document
 from policies import rules
 from policies.rules import UNKNOWN, Resource, Stack
-from planning.mocks.aws_identity import render_policy_document
 
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 VPC_INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
@@ -16,6 +16,7 @@ SG_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
 SG = "aws:ec2/securityGroup:SecurityGroup"
 BUCKET = "aws:s3/bucket:Bucket"
 PAB = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
+COGNITO_CLIENT = "aws:cognito/userPoolClient:UserPoolClient"
 ACCOUNT = "123456789012"
 FIREHOSE = "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream"
 
@@ -45,6 +46,18 @@ def fargate_task(*definitions: dict, cpu="256", memory="1024", **extra) -> dict:
             "memory": memory, "containerDefinitions": containers(*(definitions or (container(),))), **extra}
 
 
+DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
+CERTIFICATE = f"arn:aws:acm:us-east-1:{ACCOUNT}:certificate/9b3e4a61-0c2d-4f7e-a8b5-6d1c3e2f4a90"
+
+
+def distribution(viewer="redirect-to-https", **extra) -> dict:
+    """A distribution's inputs as StaticSite makes them (one private S3 origin through an access control)."""
+    return {"enabled": True, "origins": [{"originId": "site", "domainName": "site.s3.us-east-1.amazonaws.com",
+                                          "originAccessControlId": "E2QWRUHAPOMQZL"}],
+            "defaultCacheBehavior": {"targetOriginId": "site", "viewerProtocolPolicy": viewer},
+            "viewerCertificate": {"cloudfrontDefaultCertificate": True}, **extra}
+
+
 TLS_ONLY = {"sid": "DenyInsecureTransport", "effect": "Deny", "actions": ["s3:*"],
             "resources": ["arn:aws:s3:::videos", "arn:aws:s3:::videos/*"],
             "principals": [{"type": "*", "identifiers": ["*"]}],
@@ -52,6 +65,8 @@ TLS_ONLY = {"sid": "DenyInsecureTransport", "effect": "Deny", "actions": ["s3:*"
 
 # (rule, type token, engine inputs, a fragment of the expected message)
 FAILING_RESOURCES = [
+    ("security-group-rules-as-resources", SG, {"vpcId": "vpc-1", "ingress": [], "egress": []},
+     "inline ingress (0 rules) beside rule resources"),
     ("security-group-no-remote-admin", VPC_INGRESS,
      {"securityGroupId": "sg-1", "ipProtocol": "tcp", "fromPort": 22, "toPort": 22, "cidrIpv4": "10.0.0.0/8"},
      "SSH (port 22) open to 10.0.0.0/8"),
@@ -103,6 +118,8 @@ FAILING_RESOURCES = [
      {"action": "lambda:InvokeFunction", "function": "f", "principal": "*"}, "anyone may call"),
     ("lambda-permission-source-scoped", rules.LAMBDA_PERMISSION,
      {"action": "lambda:InvokeFunction", "function": "f", "principal": "s3.amazonaws.com"}, "on behalf of any account"),
+    ("lambda-alexa-permission-skill-scoped", rules.LAMBDA_PERMISSION,
+     {"action": "lambda:InvokeFunction", "function": "f", "principal": "alexa-appkit.amazon.com"}, "any Alexa skill"),
     ("log-group-retention", rules.LOG_GROUP, {"name": "app"}, "keeps logs forever"),
     ("log-group-retention", rules.LOG_GROUP, {"retentionInDays": 10}, "which CloudWatch does not accept"),
     ("ecs-task-awslogs", rules.TASK_DEFINITION, fargate_task({"name": "app", "image": "app:1"}),
@@ -171,9 +188,45 @@ FAILING_RESOURCES = [
     ("firehose-encrypted", FIREHOSE, {"serverSideEncryption": {"enabled": False}}, "buffered unencrypted"),
     ("firehose-delivery-error-logging", FIREHOSE, {"extendedS3Configuration": {"bucketArn": "arn:aws:s3:::b"}},
      "not logged"),
+    ("codebuild-no-plaintext-secrets", "aws:codebuild/project:Project", {"environment": {"environmentVariables": [
+        {"name": "INDEX_TOKEN", "value": "pypi-AgEIcHlwaS5vcmc", "type": "PLAINTEXT"}]}}, "INDEX_TOKEN looks like"),
+    ("codebuild-not-privileged", "aws:codebuild/project:Project", {"environment": {"privilegedMode": True}},
+     "runs privileged"),
+    ("cloudfront-viewers-https", DISTRIBUTION, distribution(viewer="allow-all"), "default behavior has "
+     "viewer_protocol_policy allow-all"),
+    ("cloudfront-viewers-https", DISTRIBUTION, distribution(orderedCacheBehaviors=[
+        {"pathPattern": "/api/*", "viewerProtocolPolicy": "allow-all"}]), "/api/* has viewer_protocol_policy"),
+    ("cloudfront-tls12", DISTRIBUTION, distribution(viewerCertificate={
+        "acmCertificateArn": CERTIFICATE, "sslSupportMethod": "sni-only", "minimumProtocolVersion": "TLSv1.1_2016"}),
+     "TLSv1.1_2016 allows TLS below 1.2"),
+    ("cloudfront-tls12", DISTRIBUTION, distribution(viewerCertificate={
+        "acmCertificateArn": CERTIFICATE.replace("us-east-1", "eu-west-1"), "sslSupportMethod": "sni-only",
+        "minimumProtocolVersion": "TLSv1.2_2021"}), "is not in us-east-1"),
+    ("cloudfront-s3-origin-access-control", DISTRIBUTION, distribution(origins=[
+        {"originId": "site", "domainName": "site.s3.us-east-1.amazonaws.com"}]), "origin site has no origin access "
+     "control"),
+    ("cloudfront-s3-origin-access-control", DISTRIBUTION, distribution(origins=[
+        {"originId": "site", "domainName": "site.s3.amazonaws.com",
+         "s3OriginConfig": {"originAccessIdentity": "origin-access-identity/cloudfront/E1"}}]),
+     "origin access identity"),
+    ("cloudfront-s3-origin-access-control", DISTRIBUTION, distribution(origins=[
+        {"originId": "site", "domainName": "site.s3-website-us-east-1.amazonaws.com"}]), "public website endpoint"),
+    ("route53-no-overwrite", "aws:route53/record:Record",
+     {"zoneId": "Z1", "name": "example.com", "type": "A", "allowOverwrite": True}, "A example.com has allow_overwrite"),
+    ("cognito-users-cannot-write-identity", COGNITO_CLIENT,
+     {"supportedIdentityProviders": ["COGNITO"], "allowedOauthScopes": ["openid", "email"]},
+     "users may write every standard attribute (writeAttributes unset) of their own"),
+    ("cognito-users-cannot-write-identity", COGNITO_CLIENT,
+     {"writeAttributes": ["email", "given_name"], "supportedIdentityProviders": ["COGNITO"],
+      "allowedOauthScopes": ["openid"]}, "users may write email of their own"),
+    ("cognito-users-cannot-write-identity", COGNITO_CLIENT,
+     {"writeAttributes": ["email", "email_verified"], "supportedIdentityProviders": ["COGNITO", "Google"],
+      "allowedOauthScopes": ["openid", "aws.cognito.signin.user.admin"]},
+     "through the aws.cognito.signin.user.admin scope"),
 ]
 
 PASSING_RESOURCES = [
+    ("security-group-rules-as-resources", SG, {"vpcId": "vpc-1", "description": "rules are separate resources"}),
     ("security-group-no-remote-admin", VPC_INGRESS,
      {"securityGroupId": "sg-1", "ipProtocol": "tcp", "fromPort": 22, "toPort": 22,
       "referencedSecurityGroupId": "sg-2"}),
@@ -209,6 +262,9 @@ PASSING_RESOURCES = [
      {"principal": "s3.amazonaws.com", "sourceArn": "arn:aws:s3:::videos", "sourceAccount": ACCOUNT}),
     ("lambda-permission-source-scoped", rules.LAMBDA_PERMISSION,
      {"principal": "apigateway.amazonaws.com", "sourceArn": "arn:aws:execute-api:us-east-1:123456789012:abc/*/*"}),
+    ("lambda-alexa-permission-skill-scoped", rules.LAMBDA_PERMISSION,
+     {"principal": "alexa-appkit.amazon.com",
+      "eventSourceToken": "amzn1.ask.skill.8f3c2a1e-5b7d-4c9e-a1f2-3d4e5f6a7b8c"}),
     ("log-group-retention", rules.LOG_GROUP, {"retentionInDays": 30}),
     ("ecs-task-awslogs", rules.TASK_DEFINITION, fargate_task(container("app"), container("sidecar"))),
     ("ecs-fargate-size", rules.TASK_DEFINITION, fargate_task(cpu="1 vCPU", memory="2 GB")),
@@ -253,6 +309,25 @@ PASSING_RESOURCES = [
     ("firehose-encrypted", FIREHOSE, {"kinesisSourceConfiguration": {"kinesisStreamArn": "arn:aws:kinesis:s"}}),
     ("firehose-delivery-error-logging", FIREHOSE, {"extendedS3Configuration": {"cloudwatchLoggingOptions": {
         "enabled": True, "logGroupName": "/aws/kinesisfirehose/s", "logStreamName": "DestinationDelivery"}}}),
+    ("codebuild-no-plaintext-secrets", "aws:codebuild/project:Project", {"environment": {"environmentVariables": [
+        {"name": "INDEX_TOKEN", "value": "/p/INDEX_TOKEN", "type": "PARAMETER_STORE"}]}}),
+    ("codebuild-not-privileged", "aws:codebuild/project:Project", {"environment": {"privilegedMode": False}}),
+    ("cloudfront-viewers-https", DISTRIBUTION, distribution()),
+    ("cloudfront-tls12", DISTRIBUTION, distribution()),  # the *.cloudfront.net certificate: CloudFront's minimum
+    ("cloudfront-tls12", DISTRIBUTION, distribution(viewerCertificate={
+        "acmCertificateArn": CERTIFICATE, "sslSupportMethod": "sni-only", "minimumProtocolVersion": "TLSv1.2_2021"})),
+    ("cloudfront-s3-origin-access-control", DISTRIBUTION, distribution()),
+    ("cloudfront-s3-origin-access-control", DISTRIBUTION, distribution(origins=[
+        {"originId": "api", "domainName": "abc.execute-api.us-east-1.amazonaws.com",
+         "customOriginConfig": {"originProtocolPolicy": "https-only"}}])),
+    ("route53-no-overwrite", "aws:route53/record:Record", {"zoneId": "Z1", "name": "example.com", "type": "A",
+                                                            "allowOverwrite": False}),
+    ("cognito-users-cannot-write-identity", COGNITO_CLIENT,
+     {"writeAttributes": ["family_name", "given_name"], "supportedIdentityProviders": ["COGNITO"],
+      "allowedOauthScopes": ["openid", "email", "profile"]}),
+    ("cognito-users-cannot-write-identity", COGNITO_CLIENT,
+     {"writeAttributes": ["custom:hd", "email", "email_verified"], "supportedIdentityProviders": ["COGNITO", "Google"],
+      "allowedOauthScopes": ["openid", "email"]}),
 ]
 
 
@@ -414,6 +489,13 @@ FAILING_STACKS = [
     ("api-route-authorized", [rest_method("dev-legacy", "POST", "NONE", resource_id="r-1"),
                               res(REST_RESOURCE, "items", id="r-1", path="/items")],
      "POST /items has authorization NONE"),
+    ("alarm-topic-same-region", [res("aws:cloudwatch/metricAlarm:MetricAlarm", "cdn-5xx",
+                                     arn=f"arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:cdn-5xx",
+                                     alarmActions=[f"arn:aws:sns:eu-west-1:{ACCOUNT}:alerts"])],
+     "alarmActions notifies arn:aws:sns:eu-west-1:123456789012:alerts, a topic outside the alarm's region us-east-1"),
+    ("pattern-alarms-notify-a-topic",  # more cases in test_alarm_rules.py
+     [res("cloud-patterns:patterns:ContainerOnDemand", "jobs"), res("aws:sqs/queue:Queue", "jobs-failures")],
+     "jobs: no alarm of this stack notifies a topic"),
 ]
 
 PASSING_STACKS = [
@@ -453,6 +535,13 @@ PASSING_STACKS = [
     ("api-route-authorized", [http_route("dev-secure-api", "GET /public", "NONE")]),  # listed as public
     ("api-route-authorized", [rest_method("dev-legacy", "GET", "NONE", resource_id="root-1", apiKeyRequired=True),
                               rest_method("dev-legacy", "POST", "AWS_IAM", resource_id="root-1")]),
+    ("alarm-topic-same-region", [res("aws:cloudwatch/metricAlarm:MetricAlarm", "cdn-5xx",
+                                     arn=f"arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:cdn-5xx",
+                                     alarmActions=[f"arn:aws:sns:us-east-1:{ACCOUNT}:alerts"],
+                                     okActions=[f"arn:aws:sns:us-east-1:{ACCOUNT}:alerts"])]),
+    ("pattern-alarms-notify-a-topic",
+     [res("cloud-patterns:patterns:ContainerOnDemand", "jobs"),
+      res("aws:cloudwatch/metricAlarm:MetricAlarm", "jobs-errors", alarmActions=[f"arn:aws:sns:us-east-1:{ACCOUNT}:a"])]),
 ]
 
 
