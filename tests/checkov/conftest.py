@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from planning.offline import plan_environment
-from planning.project import load_environment
 from stacks.scan import load_skips, scan_environments
 from tests.checkov import planted
-from tests.conftest import run_components
+from tests.conftest import planned, run_components
 
 
 @pytest.fixture(scope="session")
 def plans() -> dict:
-    return {name: plan_environment(load_environment(name)) for name in ("dev", "prod")}
+    return {name: list(planned(name)) for name in ("dev", "prod")}  # the plans every test process shares
 
 
 @pytest.fixture(scope="session")

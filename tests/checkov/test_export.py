@@ -47,7 +47,9 @@ def program_types() -> set[str]:
         for provider, module, name in RESOURCE_CALL.findall(path.read_text()):
             package = importlib.import_module(SDK_MODULES[provider] + (f".{module}" if module else ""))
             cls = getattr(package, name, None)
-            if isinstance(cls, type) and issubclass(cls, pulumi.CustomResource):
+            if isinstance(cls, type) and issubclass(cls, pulumi.ProviderResource):
+                found.add(f"pulumi:providers:{provider.replace('_', '-')}")  # a provider registers its package
+            elif isinstance(cls, type) and issubclass(cls, pulumi.CustomResource):
                 found.add(token_of(cls))
     return found
 
@@ -59,6 +61,26 @@ def test_every_type_the_programs_use_has_a_terraform_type_or_a_reason_it_has_non
     assert len(used) > 60  # the check reads what it claims to: today's stacks use 70-odd types
     missing = sorted(t for t in used if t not in mapped and t not in none)
     assert missing == [], f"add these to planning/terraform/types.yaml: {missing}"
+
+
+# The stacks landing next: api-edge (CloudFront, WAFv2, RDS, NLB, API Gateway VPC link, Secrets Manager rotation)
+# and blockchain (Cloud Map). Their programs' types fall under the test above once they merge; until then, these.
+LANDING = (aws.cloudfront.Distribution, aws.wafv2.WebAcl, aws.wafv2.WebAclAssociation,
+           aws.wafv2.WebAclLoggingConfiguration, aws.wafv2.IpSet, aws.rds.Instance, aws.rds.SubnetGroup,
+           aws.rds.ParameterGroup, aws.lb.LoadBalancer, aws.lb.Listener, aws.lb.TargetGroup,
+           aws.lb.TargetGroupAttachment, aws.apigateway.VpcLink, aws.apigateway.RestApi, aws.apigateway.Resource,
+           aws.apigateway.Method, aws.apigateway.Integration, aws.apigateway.Deployment, aws.apigateway.Stage,
+           aws.apigateway.MethodSettings, aws.apigatewayv2.VpcLink, aws.secretsmanager.Secret,
+           aws.secretsmanager.SecretVersion, aws.secretsmanager.SecretRotation, aws.secretsmanager.SecretPolicy,
+           aws.servicediscovery.PrivateDnsNamespace, aws.servicediscovery.HttpNamespace,
+           aws.servicediscovery.Service, aws.servicediscovery.Instance)
+
+
+def test_the_types_of_the_stacks_landing_next_are_mapped():
+    mapped, _ = table()
+    assert sorted(token_of(cls) for cls in LANDING if token_of(cls) not in mapped) == []
+    assert mapped[token_of(aws.apigateway.VpcLink)].terraform == "aws_api_gateway_vpc_link"
+    assert mapped[token_of(aws.servicediscovery.Service)].terraform == "aws_service_discovery_service"
 
 
 def test_the_table_names_real_sdk_types_and_real_properties():
@@ -132,7 +154,8 @@ def test_ids_and_arns_of_other_resources_become_references_across_stacks(plans):
 def test_a_type_without_terraform_counterpart_is_reported_never_dropped(plans):
     exported = export("dev", plans["dev"])
     reported = {u.type for u in exported.unmapped}
-    assert reported == {"docker-build:index:Image", "pulumi:pulumi:StackReference"}
+    # static-site's us-east-1 provider (CloudFront's certificate) is a resource of the plan, not of Terraform's
+    assert reported == {"docker-build:index:Image", "pulumi:pulumi:StackReference", "pulumi:providers:aws"}
     assert len(exported.unmapped) == len(exported.document["pulumi"]["unmapped"])
     custom = sum(r.custom for p in plans["dev"] for r in p.resources)
     assert len(exported.resources) + len(exported.unmapped) == custom
@@ -157,3 +180,11 @@ def test_plan_writes_the_terraform_plan_document(invocation):
     assert {r["type"] for r in document["planned_values"]["root_module"]["resources"]} == {
         "aws_sns_topic", "aws_sns_topic_policy", "aws_sns_topic_subscription"}
     assert document["pulumi"]["environment"] == "dev"
+    changes = {c["address"]: c for c in document["resource_changes"]}
+    assert {a: c["change"]["actions"] for a, c in changes.items()} == {
+        "aws_sns_topic.dev_alerts": ["create"], "aws_sns_topic_policy.dev_alerts": ["create"],
+        "aws_sns_topic_subscription.dev_alerts_1": ["create"]}
+    # The topic's ARN is unknown until apply: the policy and the subscription refer to the topic.
+    assert expressions(document, "aws_sns_topic_policy.dev_alerts")["arn"]["references"] == [
+        "aws_sns_topic.dev_alerts.id", "aws_sns_topic.dev_alerts"]
+    assert changes["aws_sns_topic_policy.dev_alerts"]["change"]["after_unknown"]["arn"] is True
