@@ -375,4 +375,6 @@ def test_the_component_runs_any_app_it_is_given():
     assert definition["portMappings"] == [{"containerPort": 9090, "protocol": "tcp"}]
     assert only(plan, "docker-build:index:Image").inputs["dockerfile"]["location"].endswith(
         "runtime/auth_demo_app/Dockerfile")
-    assert plan.of_type("aws:s3/bucket:Bucket") == [] and plan.of_type("aws:cloudwatch/metricAlarm:MetricAlarm") == []
+    # no input bucket: the only bucket is the load balancer's access-log bucket
+    assert [b.name for b in plan.of_type("aws:s3/bucket:Bucket")] == ["other-access-logs"]
+    assert plan.of_type("aws:cloudwatch/metricAlarm:MetricAlarm") == []
