@@ -11,17 +11,19 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 from rich.markdown import Markdown
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
 from policies.evaluate import policy_gate
-from stacks import driver, graph as stack_graph, settings_docs
+from stacks import driver, graph as stack_graph, placeholders, settings_docs
 from stacks.changes import StackChanges
 from stacks.cost import CostError, estimate, estimate_markdown, plans_from_document, report_section
 from stacks.diff import OFFLINE_NOTE, diff_against, diff_documents
 from stacks.markdown import Report, render as render_markdown
-from planning.offline import SECRET, StackPlan, plan_document, plan_environment
+from planning.offline import MOCK_NOTE, SECRET, StackPlan, plan_document, plan_environment
+from stacks.engine import CliNotFound
 from stacks.orchestrator import Engine, Operation, RunSummary, check_destroy, select
 from stacks.progress import SYMBOLS, JsonLines, LiveView, render_summary
 from planning.project import Environment, ProjectError, load_environment
@@ -42,7 +44,10 @@ ParallelOption = Annotated[int, typer.Option(
 JsonOption = Annotated[bool, typer.Option(
     "--json", help="Machine-readable output: one JSON object per event, then the summary.")]
 MarkdownOption = Annotated[Optional[Path], typer.Option(
-    "--markdown", help="Write a Markdown summary of the changes (for a pull-request comment) to this file.")]
+    "--markdown", help="Write a Markdown summary of the changes (for a pull-request comment) to this file; its "
+                       "directory must exist (checked before anything runs).")]
+CLOUD_COMMANDS = frozenset(operation.value for operation in Operation)
+"""The commands that run the Pulumi CLI: one per operation of the engine."""
 
 
 @dataclass(frozen=True)
@@ -71,10 +76,35 @@ def load(environment: str, selection: Selection) -> tuple[Environment, list[str]
         fail(str(error))
 
 
+def no_cli_commands() -> list[str]:
+    """Every command that needs no Pulumi CLI, as a user types it (commands added later are named too)."""
+    names = sorted(command.name or command.callback.__name__.replace("_", "-") for command in app.registered_commands)
+    return [f"{name} --offline" if name == "plan" else name for name in names if name not in CLOUD_COMMANDS]
+
+
+def cli_missing(error: CliNotFound) -> str:
+    return f"{error} Commands that need no CLI: {', '.join(no_cli_commands())}."
+
+
+def check_markdown_path(path: Path | None) -> None:
+    """Refuses, before anything is planned or run, a ``--markdown`` file that could not be written."""
+    if path is None:
+        return
+    directory = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        fail(f"--markdown {path}: is a directory; give a file name, e.g. {path / 'summary.md'}")
+    if not directory.is_dir():
+        fail(f"--markdown {path}: directory {directory} does not exist; create it or choose another path")
+    if not os.access(directory, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        fail(f"--markdown {path}: not writable")
+
+
 def make_engine(environment: str) -> Engine:
     """The Automation API engine, once the Pulumi CLI and the secrets passphrase are known to be there."""
     try:
         engine = driver.default_engine(environment=environment)
+    except CliNotFound as error:
+        fail(cli_missing(error))
     except ProjectError as error:
         fail(str(error))
     if os.environ.get(driver.SIMULATE_VARIABLE):
@@ -141,6 +171,7 @@ def preview(environment: EnvironmentArg, stack: StackOption = None, with_deps: W
             diff: Annotated[bool, typer.Option("--diff", help="Show each stack's property-level diff.")] = False,
             markdown: MarkdownOption = None) -> None:
     """Show what up would change (stacks read their upstream stacks' deployed outputs)."""
+    check_markdown_path(markdown)
     summary = cloud_run(Operation.PREVIEW, environment, Selection(stack, with_deps, with_dependents), parallel,
                         as_json, diff)
     if diff and not as_json:
@@ -205,7 +236,8 @@ def outputs(environment: EnvironmentArg, stack: StackOption = None, with_deps: W
             with_dependents: WithDependentsOption = False, parallel: ParallelOption = 4,
             as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document of every stack's "
                                                                  "outputs.")] = False,
-            show_secrets: Annotated[bool, typer.Option(help="Show secret outputs instead of [secret].")] = False
+            show_secrets: Annotated[bool, typer.Option(help=escape(f"Show secret outputs instead of {SECRET}."))
+                                    ] = False
             ) -> None:
     """Print the stacks' outputs."""
     env, names = load(environment, Selection(stack, with_deps, with_dependents))
@@ -236,7 +268,7 @@ def print_outputs(summary: RunSummary, show_secrets: bool) -> None:
         table = Table(title=outcome.stack, title_justify="left", show_header=False)
         for name, output in sorted(outcome.result.outputs.items()):
             shown = SECRET if output.secret and not show_secrets else json.dumps(output.value, default=str)
-            table.add_row(name, shown)
+            table.add_row(Text(name), Text(shown))  # plain text: "[secret]" and values are not markup
         out.print(table)
 
 
@@ -267,38 +299,49 @@ def plan(environment: EnvironmentArg,
     """Plan every stack of an environment (or the selected ones) in dependency order."""
     if not offline:
         fail("plan runs only --offline; for a cloud preview use `python -m stacks preview`")
+    check_markdown_path(markdown)
     env, names = load(environment, Selection(stack, with_deps, with_dependents))
     if diff_against:
         offline_diff(env, names, diff_against, as_json, markdown)
         return
     plans = offline_plans(env, names)
+    found = placeholders.find(env, [p.spec.name for p in plans])
     if markdown:
         report = Report(f"Offline plan: {env.name} (as a new environment)",
                         diff_documents({"stacks": []}, plan_document(env, plans)), intro=OFFLINE_NOTE)
         extend_offline_report(report, env, names, plans=plans)
+        if found:
+            report.add_section("Placeholders", placeholders_markdown(found))
         write_report(report, markdown)
     if as_json:
         document = plan_document(env, plans)
+        document["placeholders"] = [p.to_json() for p in found]
+        print_placeholders(found, err)
         violated = policy_gate(plans, err, document)  # adds the "policy" section
         sys.stdout.write(json.dumps(document, indent=2, sort_keys=False, default=str) + "\n")
     else:
+        out.print(Text(f"{env.name}: {MOCK_NOTE}.", style="yellow"))
         for stack_plan in plans:
             out.print(render_plan(stack_plan))
-        total = sum(len(p.resources) for p in plans)
-        out.print(f"[bold]{env.name}[/]: {len(plans)} stacks, {total} resources planned offline")
+        custom, components = counts(plans)
+        out.print(f"[bold]{env.name}[/]: {len(plans)} stacks, {custom} resources and {components} components "
+                  f"planned offline (mock values)")
+        print_placeholders(found, out)
         violated = policy_gate(plans, out)
     if violated:
         raise typer.Exit(1)  # a mandatory policy is violated
 
 
 @app.command()
-def cost(environment: EnvironmentArg, stack: StackOption = None,
+def cost(environment: EnvironmentArg, stack: StackOption = None, with_deps: WithDepsOption = False,
+         with_dependents: WithDependentsOption = False,
          as_json: Annotated[bool, typer.Option("--json", help="Print the estimate as JSON on stdout.")] = False,
          usage: Annotated[Optional[Path], typer.Option(
              help="YAML file of monthly usage that turns usage-based prices into a monthly total.")] = None) -> None:
     """Estimate each stack's fixed monthly cost and its usage-based prices, from the offline plan."""
+    env, names = load(environment, Selection(stack, with_deps, with_dependents))
     try:
-        result = estimate(environment, stack, usage)
+        result = estimate(env.name, names, usage)
     except (ProjectError, CostError) as error:
         fail(str(error))
     except Exception as error:  # a program's own error (e.g. invalid config): its message, no traceback
@@ -374,12 +417,34 @@ def render_changes(changes: StackChanges) -> Tree:
     return tree
 
 
+def counts(plans: list[StackPlan]) -> tuple[int, int]:
+    """(resources, components) of the plans: what the stack lines and the footer both count."""
+    custom = sum(r.custom for p in plans for r in p.resources)
+    return custom, sum(len(p.resources) for p in plans) - custom
+
+
+def print_placeholders(found: list[placeholders.Placeholder], console: Console) -> None:
+    if not found:
+        return
+    tree = Tree(Text(f"warning: {len(found)} {placeholders.WARNING}", style="yellow"))
+    for placeholder in found:
+        tree.add(Text(str(placeholder)))
+    console.print(tree)
+
+
+def placeholders_markdown(found: list[placeholders.Placeholder]) -> str:
+    rows = [f"{len(found)} {placeholders.WARNING}.", "", "| file | key | value | stands for |",
+            "| --- | --- | --- | --- |"]
+    rows += [f"| `{p.file}` | `{p.key}` | `{p.value}` | {p.what} |" for p in found]
+    return "\n".join(rows)
+
+
 def render_plan(plan: StackPlan):
     """A stack's resources as a tree (type and name, under their parents), then its outputs."""
     deps = f" (depends on {', '.join(plan.spec.depends_on)})" if plan.spec.depends_on else ""
-    custom = sum(r.custom for r in plan.resources)
+    custom, components = counts([plan])
     tree = Tree(f"[bold]{plan.spec.name}[/] program={plan.spec.program}{deps}: "
-                f"{custom} resources, {len(plan.resources) - custom} components")
+                f"{custom} resources, {components} components")
     nodes = {}
     for resource in plan.resources:
         parent = nodes.get(resource.parent, tree)

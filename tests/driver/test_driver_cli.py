@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from stacks import cli
-from stacks.engine import INSTALL_HINT
+from stacks.engine import INSTALL_HINT, CliNotFound
 from planning.project import PROJECT_DIR, load_environment
 from tests.driver.driver_support import make_environment
 
@@ -32,7 +32,7 @@ def no_cli(tmp_path, monkeypatch):
 def test_commands_that_need_the_cli_say_how_to_install_it_before_anything_runs(no_cli, command):
     result = runner.invoke(cli.app, [command[0], "dev", *command[1:]])
     assert result.exit_code == 2
-    assert " ".join(result.stderr.split()) == f"error: {INSTALL_HINT}"
+    assert " ".join(result.stderr.split()) == f"error: {cli.cli_missing(CliNotFound(INSTALL_HINT))}"
 
 
 def test_graph_and_the_offline_plan_need_no_cli(tmp_path):
