@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from stacks import cli
 from stacks.engine import INSTALL_HINT, CliNotFound
+from planning.offline import plan_environment
 from planning.project import PROJECT_DIR, load_environment
 from tests.driver.driver_support import make_environment
 
@@ -145,15 +146,15 @@ def test_preview_writes_a_markdown_summary(qa, tmp_path):
     assert not (simulation.parent / "state.json").exists()  # a preview changes nothing
 
 
-def test_outputs_json_masks_secrets_unless_asked(qa):
+def test_outputs_json_are_the_offline_plans_outputs_and_name_stacks_not_deployed(qa):
+    env, _ = qa
     runner.invoke(cli.app, ["up", "qa", "--stack", "batch"])
-    masked = json.loads(runner.invoke(cli.app, ["outputs", "qa", "--stack", "batch", "--json"]).stdout)
-    assert masked["stacks"]["qa-batch"] == {"stack": "qa-batch", "token": "[secret]"}
-    shown = runner.invoke(cli.app, ["outputs", "qa", "--stack", "batch", "--stack", "worker", "--json",
-                                    "--show-secrets"])
-    document = json.loads(shown.stdout)
-    assert document["stacks"]["qa-batch"]["token"] == "simulated-secret"
-    assert document["errors"] == {"qa-worker": "qa-worker is not deployed: run up first"}
+    document = json.loads(runner.invoke(cli.app, ["outputs", "qa", "--stack", "batch", "--json"]).stdout)
+    planned = plan_environment(env, ["qa-batch"], workers=1)[0].outputs
+    assert document["stacks"]["qa-batch"] == json.loads(json.dumps(planned))
+    assert document["stacks"]["qa-batch"]["vpc_id"].startswith("vpc-")
+    shown = runner.invoke(cli.app, ["outputs", "qa", "--stack", "batch", "--stack", "worker", "--json"])
+    assert json.loads(shown.stdout)["errors"] == {"qa-worker": "qa-worker is not deployed: run up first"}
     assert shown.exit_code == 1
 
 
