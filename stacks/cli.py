@@ -16,17 +16,21 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
+from planning import project
+from planning.offline import MOCK_NOTE, SECRET, StackPlan, plan_document, plan_environment
+from planning.project import Environment, ProjectError, load_environment
 from policies.evaluate import policy_gate
-from stacks import driver, graph as stack_graph, placeholders, settings_docs
+from stacks import driver, placeholders, settings_docs
+from stacks import graph as stack_graph
+from stacks import init as stack_init
 from stacks.changes import StackChanges
 from stacks.cost import CostError, estimate, estimate_markdown, plans_from_document, report_section
 from stacks.diff import OFFLINE_NOTE, diff_against, diff_documents
-from stacks.markdown import Report, render as render_markdown
-from planning.offline import MOCK_NOTE, SECRET, StackPlan, plan_document, plan_environment
 from stacks.engine import CliNotFound
+from stacks.markdown import Report
+from stacks.markdown import render as render_markdown
 from stacks.orchestrator import Engine, Operation, RunSummary, check_destroy, select
 from stacks.progress import SYMBOLS, JsonLines, LiveView, render_summary
-from planning.project import Environment, ProjectError, load_environment
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 err = Console(stderr=True)
@@ -294,7 +298,8 @@ def plan(environment: EnvironmentArg,
          with_dependents: WithDependentsOption = False,
          diff_against: Annotated[Optional[str], typer.Option(
              "--diff-against", metavar="GIT-REF",
-             help="Compare with the offline plan of this git ref (e.g. origin/main) and summarise the changes.")] = None,
+             help="Compare with the offline plan of this git ref (e.g. origin/main) and summarise the changes.")
+         ] = None,
          markdown: MarkdownOption = None) -> None:
     """Plan every stack of an environment (or the selected ones) in dependency order."""
     if not offline:
@@ -363,6 +368,76 @@ def docs(check: Annotated[bool, typer.Option("--check", help="Only report drifte
     if remaining:
         raise typer.Exit(1)
     out.print("settings tables are up to date" if check else "settings tables written", highlight=False)
+
+
+@app.command()
+def init(environment: Annotated[str, typer.Argument(help="The new environment, e.g. staging (letters and digits).")],
+         template: Annotated[str, typer.Option("--from", help="The environment whose stack files to start from.")
+                             ] = "dev",
+         region: Annotated[Optional[str], typer.Option(help="AWS region of every AWS stack.")] = None,
+         nat_strategy: Annotated[Optional[str], typer.Option(help="The network's NAT: none, single, one-per-az.")
+                                 ] = None,
+         domain: Annotated[Optional[str], typer.Option(
+             help=f"DNS domain: the back office is {stack_init.BACKOFFICE}.DOMAIN (and the static site DOMAIN where "
+                  "the template gives it one).")] = None,
+         zone_id: Annotated[Optional[str], typer.Option(help="Route 53 hosted zone of the static site's domain.")
+                            ] = None,
+         certificate_arn: Annotated[Optional[str], typer.Option(
+             help="ACM certificate in the region covering the back office's host name.")] = None,
+         email_domain: Annotated[Optional[list[str]], typer.Option(
+             help="An e-mail domain allowed to sign in to the back office; repeatable.")] = None,
+         gcp_project: Annotated[Optional[str], typer.Option(help="GCP project of the GCP stacks.")] = None,
+         alert_email: Annotated[Optional[list[str]], typer.Option(
+             help="An address the alarms notify; repeatable.")] = None,
+         prompt: Annotated[bool, typer.Option(help="Ask for the values not given (only on a terminal).")] = True
+         ) -> None:
+    """Write a new environment's stack files from another's, with your region, domain, certificate, e-mail
+    domains, GCP project, NAT strategy and alert e-mails; each value checked by its setting's rule. Never
+    overwrites."""
+    given = {"region": region, "nat_strategy": nat_strategy, "domain": domain, "zone_id": zone_id,
+             "certificate_arn": certificate_arn, "email_domain": email_domain, "gcp_project": gcp_project,
+             "alert_email": alert_email}
+    project_dir = project.PROJECT_DIR
+    try:
+        stack_init.check_new(environment, template, project_dir)
+        source = load_environment(template, project_dir)
+        questions = stack_init.questions_for(source)
+        answers = {q.name: stack_init.parse(q, given[q.name]) for q in questions if given[q.name] is not None}
+        for question in questions:
+            stack_init.check_answer(question, answers[question.name], source) if question.name in answers else None
+        if prompt and sys.stdin.isatty():
+            answers.update(ask(environment, source, [q for q in questions if q.name not in answers]))
+        draft = stack_init.draft(environment, source, answers)
+        paths = stack_init.write(draft, project_dir)
+    except ProjectError as error:
+        fail(str(error))
+    out.print(f"wrote {len(paths)} stack files of {environment} from {template}: "
+              f"{', '.join(p.name for p in paths)}", highlight=False)
+    for dropped in draft.dropped_secrets:
+        out.print(Text(f"secret not carried over (encrypted for {template}), set it again: {dropped}"))
+    print_placeholders(stack_init.remaining_placeholders(environment, project_dir), out)
+    out.print(f"next: .venv/bin/python -m stacks plan {environment} --offline, then docs/deploying.md", highlight=False)
+
+
+def ask(environment: str, source: Environment, questions: list) -> dict:
+    """Prompts for each question until its answer passes its rules; an empty answer keeps the template's value."""
+    answers = {}
+    out.print(f"Values for {environment} (Enter keeps {source.name}'s value, shown in brackets):", highlight=False)
+    for question in questions:
+        while True:
+            kept = stack_init.current(question, source)
+            raw = typer.prompt(f"{question.text} [{kept}]", default="", show_default=False)
+            if not raw.strip():
+                break
+            value = stack_init.parse(question, raw)
+            try:
+                stack_init.check_answer(question, value, source)
+            except ProjectError as error:
+                err.print(Text(f"  {error}", style="red"))
+                continue
+            answers[question.name] = value
+            break
+    return answers
 
 
 def offline_plans(env: Environment, names: list[str]) -> list[StackPlan]:

@@ -29,8 +29,16 @@ from planning.mocks import SecretValue
 from planning.offline import evaluate_stack
 from planning.project import StackSpec, load_environment
 from stacks.changes import ResourceChange
-from stacks.orchestrator import (Emit, Operation, ResourceEvent, StackCancelled, StackFailed, StackOutput,
-                                 StackRequest, StackResult)
+from stacks.orchestrator import (
+    Emit,
+    Operation,
+    ResourceEvent,
+    StackCancelled,
+    StackFailed,
+    StackOutput,
+    StackRequest,
+    StackResult,
+)
 
 RESOURCE_TYPE = "simulated:index:Resource"
 
