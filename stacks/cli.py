@@ -405,7 +405,7 @@ def init(environment: Annotated[str, typer.Argument(help="The new environment, e
         answers = {q.name: stack_init.parse(q, given[q.name]) for q in questions if given[q.name] is not None}
         for question in questions:
             stack_init.check_answer(question, answers[question.name], source) if question.name in answers else None
-        if prompt and sys.stdin.isatty():
+        if prompt and interactive():
             answers.update(ask(environment, source, [q for q in questions if q.name not in answers]))
         draft = stack_init.draft(environment, source, answers)
         paths = stack_init.write(draft, project_dir)
@@ -417,6 +417,10 @@ def init(environment: Annotated[str, typer.Argument(help="The new environment, e
         out.print(Text(f"secret not carried over (encrypted for {template}), set it again: {dropped}"))
     print_placeholders(stack_init.remaining_placeholders(environment, project_dir), out)
     out.print(f"next: .venv/bin/python -m stacks plan {environment} --offline, then docs/deploying.md", highlight=False)
+
+
+def interactive() -> bool:
+    return sys.stdin.isatty()
 
 
 def ask(environment: str, source: Environment, questions: list) -> dict:
