@@ -72,7 +72,8 @@ def test_the_files_init_writes_plan_offline_with_those_values(project):
     pool_domain = plans["qa-auth-sidecar"].of_type("aws:cognito/userPoolDomain:UserPoolDomain")[0]
     assert pool_domain.inputs["domain"] == "backoffice-qa-acme-io"
     assert ":eu-west-1:" in plans["qa-alerts"].outputs["topic_arn"]
-    endpoints = [r.inputs["endpoint"] for r in plans["qa-alerts"].of_type("aws:sns/topicSubscription:TopicSubscription")]
+    subscriptions = plans["qa-alerts"].of_type("aws:sns/topicSubscription:TopicSubscription")
+    endpoints = [r.inputs["endpoint"] for r in subscriptions]
     assert endpoints == ["ops@acme.io"]
 
 
@@ -127,8 +128,8 @@ def test_prompts_ask_again_after_a_wrong_answer_and_enter_keeps_the_templates_va
                "acme.io, partner.acme.io",  # e-mail domains
                "",  # GCP project: kept
                "ops@acme.io"]  # alert e-mails
-    result = runner.invoke(cli.app, ["init", "qa", "--certificate-arn", CERTIFICATE.replace("eu-west-1", "eu-central-1")],
-                           input="\n".join(answers) + "\n")
+    certificate = CERTIFICATE.replace("eu-west-1", "eu-central-1")
+    result = runner.invoke(cli.app, ["init", "qa", "--certificate-arn", certificate], input="\n".join(answers) + "\n")
     assert result.exit_code == 0, result.output
     assert "'double' is not allowed" in result.stderr
     assert config(project, "network")["aws:region"] == "eu-central-1"
