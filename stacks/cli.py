@@ -505,14 +505,14 @@ def counts(plans: list[StackPlan]) -> tuple[int, int]:
 def print_placeholders(found: list[placeholders.Placeholder], console: Console) -> None:
     if not found:
         return
-    tree = Tree(Text(f"warning: {len(found)} {placeholders.WARNING}", style="yellow"))
+    tree = Tree(Text(f"warning: {placeholders.warning(len(found))}", style="yellow"))
     for placeholder in found:
         tree.add(Text(str(placeholder)))
     console.print(tree)
 
 
 def placeholders_markdown(found: list[placeholders.Placeholder]) -> str:
-    rows = [f"{len(found)} {placeholders.WARNING}.", "", "| file | key | value | stands for |",
+    rows = [f"{placeholders.warning(len(found))}.", "", "| file | key | value | stands for |",
             "| --- | --- | --- | --- |"]
     rows += [f"| `{p.file}` | `{p.key}` | `{p.value}` | {p.what} |" for p in found]
     return "\n".join(rows)

@@ -78,5 +78,7 @@ def find(environment: Environment, names: list[str] | None = None) -> list[Place
     return [p for name in (names or list(environment.stacks)) for p in in_stack(environment.stacks[name])]
 
 
-WARNING = ("placeholder values in the stack files: replace them with your own before deploying "
-           "(`python -m stacks init <env>` writes a new environment's files; see docs/deploying.md)")
+def warning(count: int) -> str:
+    return (f"{count} placeholder value{'' if count == 1 else 's'} in the stack files: replace "
+            f"{'it' if count == 1 else 'them'} with your own before deploying (`python -m stacks init <env>` writes "
+            "a new environment's files; see docs/deploying.md)")

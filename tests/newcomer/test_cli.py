@@ -6,6 +6,7 @@ import re
 
 import pytest
 import typer.rich_utils
+from rich.console import Console
 from typer.testing import CliRunner
 
 from planning.offline import MOCK_NOTE
@@ -23,8 +24,9 @@ def flat(text: str) -> str:
 
 @pytest.fixture(scope="module")
 def dev_plan_text():
-    result = runner.invoke(cli.app, ["plan", "dev", "--offline", "--stack", "network", "--stack", "auth-sidecar"],
-                           env={"COLUMNS": "200"})
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(cli, "out", Console(width=250))  # one line per line, whatever the worker's terminal
+        result = runner.invoke(cli.app, ["plan", "dev", "--offline", "--stack", "network", "--stack", "auth-sidecar"])
     assert result.exit_code == 0, result.output
     return result.stdout
 
@@ -116,7 +118,8 @@ def test_outputs_print_secret_cells_as_secret_and_their_values_when_asked(tmp_pa
     simulation.write_text(json.dumps({"default_duration": 0, "state_file": "state.json"}))
     monkeypatch.setenv("STACKS_SIMULATE", str(simulation))
     assert runner.invoke(cli.app, ["up", "dev", "--stack", "label-detector", "--json"]).exit_code == 0
-    masked = runner.invoke(cli.app, ["outputs", "dev", "--stack", "label-detector"], env={"COLUMNS": "300"})
+    monkeypatch.setattr(cli, "out", Console(width=300))
+    masked = runner.invoke(cli.app, ["outputs", "dev", "--stack", "label-detector"])
     row = next(line for line in masked.stdout.splitlines() if "caller_key" in line)
     assert masked.exit_code == 0 and re.search(r"caller_key\s+│\s+\[secret\]\s+│", row), masked.stdout
     shown = runner.invoke(cli.app, ["outputs", "dev", "--stack", "label-detector", "--show-secrets", "--json"])
@@ -138,3 +141,13 @@ def test_help_texts_show_square_brackets_literally(monkeypatch):
             assert flat(literal) in shown, f"{name} --help: {literal!r} is not shown as written"
             checked += 1
     assert checked >= 1  # outputs --show-secrets: "[secret]"
+
+
+def test_the_markdown_summary_of_the_offline_plan_lists_the_placeholders(tmp_path):
+    summary = tmp_path / "plan.md"
+    result = runner.invoke(cli.app, ["plan", "dev", "--offline", "--stack", "alerts", "--markdown", str(summary)])
+    assert result.exit_code == 0, result.output
+    text = summary.read_text()
+    assert "1 placeholder value in the stack files: replace it" in text
+    assert ("| `Pulumi.dev-alerts.yaml` | `cloud-patterns:alerts.emails[0]` | `platform-alerts@example.com` | "
+            "the example domain |") in text
