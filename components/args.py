@@ -302,6 +302,20 @@ def required(rule: Rule, doc: str) -> Any:
     return dataclasses.field(metadata={"kind": SETTING, "rule": rule, "doc": doc})
 
 
+def like(args_type: type, name: str, default: Any = MISSING, doc: str | None = None) -> Any:
+    """The declaration of ``args_type.<name>`` again (rule, doc and default, unless given), for a component that
+    passes the value on to the building block that declares it."""
+    source = args_type.__dataclass_fields__[name]
+    doc = source.metadata["doc"] if doc is None else doc
+    if default is MISSING:
+        default = source.default_factory() if source.default_factory is not MISSING else source.default
+    if source.metadata["kind"] == WIRING:
+        return wiring(doc, default=default)
+    if default is MISSING:
+        return required(source.metadata["rule"], doc)
+    return setting(default, source.metadata["rule"], doc)
+
+
 def wiring(doc: str, default: Any = MISSING) -> Any:
     """A field the program passes; never read from config."""
     metadata = {"kind": WIRING, "doc": doc}

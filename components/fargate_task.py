@@ -120,7 +120,7 @@ class FargateTask(pulumi.ComponentResource):
             f"{name}-task", "ecs-tasks.amazonaws.com",
             iam.policy_document(args.task_policy_statements, self) if args.task_policy_statements else None,
             self, f"What the code of {name} tasks may do",
-            source_arn=iam.arn_of("ecs", "*", self))  # ECS names the task acting (its ARN) when it assumes the role
+            source_arns=[iam.arn_of("ecs", "*", self)])  # ECS names the task acting (its ARN) when it assumes the role
         region = aws.get_region().region
         definitions = pulumi.Output.all(self.log_group.name, *[self._container(c) for c in args.containers]).apply(
             lambda values: json.dumps([_with_logging(d, values[0], region) for d in values[1:]]))

@@ -43,7 +43,7 @@ def account_id(parent: Optional[pulumi.Resource] = None) -> pulumi.Output[str]:
 
 
 def assume_role_policy(service: str, parent: Optional[pulumi.Resource] = None,
-                       source_arn: Optional[pulumi.Input[str]] = None) -> pulumi.Output[str]:
+                       source_arns: Sequence[pulumi.Input[str]] = ()) -> pulumi.Output[str]:
     """Trust policy for an AWS service principal, pinned to this account (``aws:SourceAccount``) and, where the
     resource acting is known, to it (``aws:SourceArn``, ARN patterns allowed): the confused-deputy guard."""
     if service in NO_SOURCE_CONTEXT:
@@ -52,8 +52,8 @@ def assume_role_policy(service: str, parent: Optional[pulumi.Resource] = None,
         conditions = [condition("StringEquals", "sts:ExternalId", account_id(parent))]
     else:
         conditions = [condition("StringEquals", "aws:SourceAccount", account_id(parent))]
-    if source_arn is not None:
-        conditions.append(condition("ArnLike", "aws:SourceArn", source_arn))
+    if source_arns:
+        conditions.append(condition("ArnLike", "aws:SourceArn", *source_arns))
     return policy_document([Statement(
         effect="Allow", actions=["sts:AssumeRole"],
         principals=[aws.iam.GetPolicyDocumentStatementPrincipalArgs(type="Service", identifiers=[service])],
@@ -61,11 +61,11 @@ def assume_role_policy(service: str, parent: Optional[pulumi.Resource] = None,
 
 
 def service_role(name: str, service: str, policy: Optional[pulumi.Input[str]], parent: pulumi.Resource,
-                 description: str, source_arn: Optional[pulumi.Input[str]] = None) -> aws.iam.Role:
-    """A role that ``service`` may assume for this account (and for ``source_arn``), with ``policy`` (JSON) as
-    its only inline policy."""
+                 description: str, source_arns: Sequence[pulumi.Input[str]] = ()) -> aws.iam.Role:
+    """A role that ``service`` may assume for this account (and for the resources ``source_arns``, ARN patterns
+    allowed), with ``policy`` (JSON) as its only inline policy."""
     role = aws.iam.Role(name, description=description,
-                        assume_role_policy=assume_role_policy(service, parent, source_arn),
+                        assume_role_policy=assume_role_policy(service, parent, source_arns),
                         opts=pulumi.ResourceOptions(parent=parent))
     # Resources using the role should depend on ``role.permissions`` too, so they never start unauthorised.
     role.permissions = [] if policy is None else [aws.iam.RolePolicy(  # type: ignore[attr-defined]

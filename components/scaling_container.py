@@ -7,106 +7,116 @@ its health checks, the running tasks are saturated and requests fail (5xx). Trac
 scales out as traffic rises, before CPU saturates; the scaling policy whose metric asks for the most tasks
 wins. Deploys keep 100 % of the tasks healthy (up to 200 % running) and roll back on the circuit breaker.
 
-The service's image is built from this project's ``runtime/`` (``dockerfile``); its inputs may come from a
-private bucket that the task role may read and nobody else can reach.
+The app arrives as arguments (its Dockerfile, command, environment and health check), as CDK's
+``ApplicationLoadBalancedFargateService`` takes ``taskImageOptions``; its inputs may come from a private
+bucket that the task role may read and nobody else can reach. Given the environment's topic, the service
+alarms on 5xx, slow responses, unhealthy targets, too few running tasks, tasks that exit non-zero, and CPU
+outside the band CloudWatch's anomaly detection has learnt for it (load that no scaling explains).
 """
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Optional
 
 import pulumi
 import pulumi_aws as aws
 
-from components import iam, validation
+from components import alarms, iam, validation
+from components.args import (
+    Args,
+    Boolean,
+    InvalidArgument,
+    Maybe,
+    Number,
+    Port,
+    Text,
+    Whole,
+    like,
+    setting,
+    wiring,
+)
 from components.container_image import ContainerImage, ContainerImageArgs
 from components.fargate_service import FargateService, FargateServiceArgs
 from components.fargate_task import ContainerSpec, FargateTask, FargateTaskArgs, ecs_cluster
-from components.load_balancer import TLS12_POLICIES, WebLoadBalancer, WebLoadBalancerArgs
+from components.load_balancer import WebLoadBalancer, WebLoadBalancerArgs
 from components.storage import private_bucket
 
 MAX_TASKS = 100
+COOLDOWN = Whole(0, 3600, "(seconds)")
 
 
 @dataclass(frozen=True)
-class ScalingContainerArgs:
-    vpc_id: pulumi.Input[str]
-    load_balancer_subnet_ids: pulumi.Input[Sequence[str]]
-    """Public subnets for the load balancer."""
-    load_balancer_security_group_ids: pulumi.Input[Sequence[str]]
-    """The network's load-balancer group."""
-    task_subnet_ids: pulumi.Input[Sequence[str]]
-    task_security_group_ids: pulumi.Input[Sequence[str]]
-    """The network's app group: admits only the load balancer's group, on ``container_port``."""
-    assign_public_ip: pulumi.Input[bool] = False
-    dockerfile: str = "runtime/bean_counter/Dockerfile"
-    container_name: str = "app"
-    container_port: int = 8080
-    command: Sequence[str] = ()
-    """Overrides the image's CMD (the arguments after its ENTRYPOINT)."""
-    environment: Mapping[str, str] = field(default_factory=dict)
-    health_check_path: str = "/healthz"
-    cpu: int = 256
-    """Task CPU units (256 = 0.25 vCPU)."""
-    memory_mb: int = 1024
-    cpu_architecture: str = "X86_64"
-    desired_count: int = 2
-    """Tasks at the first deploy; Auto Scaling owns the count afterwards."""
-    min_count: int = 2
-    max_count: int = 4
-    cpu_target_percent: float = 75.0
-    """Average service CPU that target tracking holds the service at."""
-    requests_per_target: Optional[int] = None
-    """Requests per task per minute (ALBRequestCountPerTarget) to track as well; None: CPU only."""
-    scale_out_cooldown_seconds: int = 60
-    scale_in_cooldown_seconds: int = 60
-    health_check_grace_period_seconds: int = 60
-    deregistration_delay_seconds: int = 30
-    """How long a task leaving the target group may finish its in-flight requests."""
-    idle_timeout_seconds: int = 60
-    """The load balancer's idle timeout; the app must keep connections open longer (gunicorn: 75 s)."""
-    certificate_arn: Optional[str] = None
-    """ACM certificate: HTTPS (TLS 1.2+) with HTTP redirected to it. None: plain HTTP (dev without a domain)."""
-    ssl_policy: str = "ELBSecurityPolicy-TLS13-1-2-2021-06"
-    deletion_protection: bool = False
-    input_bucket: bool = True
-    """Create a private bucket the service reads its inputs from (name in the BUCKET variable)."""
-    force_destroy: bool = False
-    """Let ``destroy`` delete the bucket and the image repository with their contents (dev only)."""
-    log_retention_days: int = 30
-    keep_images: int = 10
+class ScalingContainerArgs(Args):
+    vpc_id: pulumi.Input[str] = wiring("The VPC (from the network stack).")
+    load_balancer_subnet_ids: pulumi.Input[Sequence[str]] = wiring("Public subnets for the load balancer.")
+    load_balancer_security_group_ids: pulumi.Input[Sequence[str]] = wiring("The network's load-balancer group.")
+    task_subnet_ids: pulumi.Input[Sequence[str]] = wiring("Where tasks run (the network's task_subnet_ids).")
+    task_security_group_ids: pulumi.Input[Sequence[str]] = wiring(
+        "The network's app group: admits only the load balancer's group, on container_port.")
+    dockerfile: str = wiring("The app's Dockerfile (its directory holds the image's sources).")
+    assign_public_ip: pulumi.Input[bool] = like(FargateServiceArgs, "assign_public_ip")
+    command: Sequence[str] = wiring("Overrides the image's CMD (the arguments after its ENTRYPOINT).", default=())
+    environment: Mapping[str, str] = wiring("The container's plain environment (secrets never: they go through "
+                                            "Secrets Manager).", default={})
+    health_check_command: Optional[Sequence[str]] = wiring(
+        "The container's own health check (Docker CMD form); None: the load balancer's check only.", default=None)
+    bucket_variable: Optional[str] = wiring("The environment variable that names the input bucket to the app.",
+                                            default=None)
+    alarm_topic_arn: Optional[pulumi.Input[str]] = wiring(
+        "The environment's alarm topic (the alerts stack's topic_arn); None: no alarms.", default=None)
+    container_name: str = setting("app", Text(r"[A-Za-z0-9_-]{1,255}", "letters, digits, - and _ (1 to 255)"),
+                                  "The app's container (the one the load balancer targets).")
+    container_port: int = setting(8080, Port(), "The port the app listens on: the network's app_port, the only "
+                                                "port its app security group admits.")
+    health_check_path: str = like(WebLoadBalancerArgs, "health_check_path")
+    cpu: int = like(FargateTaskArgs, "cpu")
+    memory_mb: int = like(FargateTaskArgs, "memory_mb")
+    cpu_architecture: str = like(FargateTaskArgs, "cpu_architecture")
+    desired_count: int = setting(2, Whole(1, MAX_TASKS), "Tasks at the first deploy; Auto Scaling owns the count "
+                                                         "afterwards.")
+    min_count: int = setting(2, Whole(1, MAX_TASKS), "Fewest tasks Auto Scaling keeps (and below which the service "
+                                                     "alarms).")
+    max_count: int = setting(4, Whole(1, MAX_TASKS), "Most tasks Auto Scaling starts.")
+    cpu_target_percent: float = setting(75.0, Number(10, 95, "(%)"), "Average service CPU that target tracking "
+                                                                    "holds the service at.")
+    requests_per_target: Optional[int] = setting(None, Maybe(Whole(1, 1_000_000)), "Requests per task per minute "
+                                                 "(ALBRequestCountPerTarget) to track as well; null: CPU only.")
+    scale_out_cooldown_seconds: int = setting(60, COOLDOWN, "Wait after scaling out before scaling out again.")
+    scale_in_cooldown_seconds: int = setting(60, COOLDOWN, "Wait after scaling before scaling in.")
+    health_check_grace_period_seconds: int = like(FargateServiceArgs, "health_check_grace_period_seconds")
+    deregistration_delay_seconds: int = like(WebLoadBalancerArgs, "deregistration_delay_seconds")
+    idle_timeout_seconds: int = like(WebLoadBalancerArgs, "idle_timeout_seconds")
+    certificate_arn: Optional[str] = like(WebLoadBalancerArgs, "certificate_arn")
+    ssl_policy: str = like(WebLoadBalancerArgs, "ssl_policy")
+    deletion_protection: bool = like(WebLoadBalancerArgs, "deletion_protection")
+    input_bucket: bool = setting(True, Boolean(), "Create a private bucket the service reads its inputs from (its "
+                                                  "name in bucket_variable).")
+    force_destroy: bool = setting(False, Boolean(), "Let destroy delete the bucket and the image repository with "
+                                                    "their contents (dev only).")
+    log_retention_days: int = like(FargateTaskArgs, "log_retention_days")
+    keep_images: int = like(ContainerImageArgs, "keep_images")
+    server_errors_per_minute: int = like(WebLoadBalancerArgs, "server_errors_per_minute")
+    response_time_p99_seconds: float = like(WebLoadBalancerArgs, "response_time_p99_seconds")
+    cpu_anomaly_band_width: float = setting(2.0, Number(1, 10, "(standard deviations)"), "Width of the CPU band "
+                                            "anomaly detection expects; wider alarms less often.")
+    cpu_anomaly_periods: int = setting(3, Whole(1, 24, "(5-minute periods)"), "How long CPU stays above the band "
+                                       "before the service alarms.")
 
-    def __post_init__(self) -> None:
-        self.validate()
-
-    def validate(self) -> None:
+    def check(self) -> None:
         validation.fargate_size("cpu", self.cpu, "memory_mb", self.memory_mb)
-        validation.port("container_port", self.container_port)
-        if not isinstance(self.container_name, str) or not self.container_name:
-            raise validation.InvalidArgument("container_name", self.container_name, "a container name")
-        validation.whole_number("min_count", self.min_count, 1, MAX_TASKS)
-        validation.whole_number("max_count", self.max_count, 1, MAX_TASKS)
-        validation.whole_number("desired_count", self.desired_count, 1, MAX_TASKS)
         if self.min_count > self.max_count:
-            raise validation.InvalidArgument("min_count", self.min_count, f"at most max_count ({self.max_count})")
+            raise InvalidArgument("min_count", self.min_count, f"at most max_count ({self.max_count})")
         if not self.min_count <= self.desired_count <= self.max_count:
-            raise validation.InvalidArgument("desired_count", self.desired_count,
-                                             f"from min_count ({self.min_count}) to max_count ({self.max_count})")
-        validation.in_range("cpu_target_percent", self.cpu_target_percent, 10, 95)
-        if self.requests_per_target is not None:
-            validation.whole_number("requests_per_target", self.requests_per_target, 1, 1_000_000)
-        validation.whole_number("scale_out_cooldown_seconds", self.scale_out_cooldown_seconds, 0, 3600)
-        validation.whole_number("scale_in_cooldown_seconds", self.scale_in_cooldown_seconds, 0, 3600)
-        validation.whole_number("health_check_grace_period_seconds", self.health_check_grace_period_seconds, 0, 7200)
+            raise InvalidArgument("desired_count", self.desired_count,
+                                  f"from min_count ({self.min_count}) to max_count ({self.max_count})")
         if any(not isinstance(v, str) for v in self.environment.values()):
-            raise validation.InvalidArgument("environment", dict(self.environment), "a mapping of names to strings")
-        if self.input_bucket and "BUCKET" in self.environment:
-            raise validation.InvalidArgument("environment", "BUCKET", "no BUCKET: it names the input bucket")
-        validation.one_of("ssl_policy", self.ssl_policy, TLS12_POLICIES)
-        validation.log_retention("log_retention_days", self.log_retention_days)
-        self.load_balancer_args()  # the load balancer's own checks (path, certificate, delays)
-        self.image_args()  # the Dockerfile must exist
+            raise InvalidArgument("environment", dict(self.environment), "a mapping of names to strings")
+        if self.input_bucket and self.bucket_variable in self.environment:
+            raise InvalidArgument("environment", self.bucket_variable, f"no {self.bucket_variable}: it names the "
+                                                                       "input bucket")
+        self.load_balancer_args()  # the building blocks' own checks (the Dockerfile must exist)
+        self.image_args()
 
     def load_balancer_args(self) -> WebLoadBalancerArgs:
         return WebLoadBalancerArgs(
@@ -115,7 +125,9 @@ class ScalingContainerArgs:
             health_check_path=self.health_check_path, certificate_arn=self.certificate_arn,
             ssl_policy=self.ssl_policy, deletion_protection=self.deletion_protection,
             deregistration_delay_seconds=self.deregistration_delay_seconds,
-            idle_timeout_seconds=self.idle_timeout_seconds)
+            idle_timeout_seconds=self.idle_timeout_seconds, alarm_topic_arn=self.alarm_topic_arn,
+            server_errors_per_minute=self.server_errors_per_minute,
+            response_time_p99_seconds=self.response_time_p99_seconds)
 
     def image_args(self) -> ContainerImageArgs:
         return ContainerImageArgs(dockerfile=self.dockerfile, cpu_architecture=self.cpu_architecture,
@@ -132,6 +144,8 @@ class ScalingContainer(pulumi.ComponentResource):
     scaling_target: aws.appautoscaling.Target
     cpu_policy: aws.appautoscaling.Policy
     request_policy: Optional[aws.appautoscaling.Policy]
+    alarms: list[aws.cloudwatch.MetricAlarm]
+    failed_task_rule: Optional[aws.cloudwatch.EventRule]
     url: pulumi.Output[str]
 
     def __init__(self, name: str, args: ScalingContainerArgs, opts: Optional[pulumi.ResourceOptions] = None):
@@ -141,22 +155,21 @@ class ScalingContainer(pulumi.ComponentResource):
         self.web = WebLoadBalancer(name, args.load_balancer_args(), opts=child)
         self.url = self.web.url
         self.cluster = ecs_cluster(name, self)
-        self.bucket = private_bucket(f"{name}-inputs", self, force_destroy=args.force_destroy) if args.input_bucket else None
+        self.bucket = (private_bucket(f"{name}-inputs", self, force_destroy=args.force_destroy)
+                       if args.input_bucket else None)
 
         environment = dict(args.environment)
         statements = []
         if self.bucket is not None:
-            environment["BUCKET"] = self.bucket.bucket
+            if args.bucket_variable:
+                environment[args.bucket_variable] = self.bucket.bucket
             statements = [
                 iam.statement(["s3:GetObject"], [pulumi.Output.concat(self.bucket.arn, "/*")], sid="ReadInputs"),
                 # ListBucket lets a missing key answer 404 (NoSuchKey) instead of 403.
                 iam.statement(["s3:ListBucket"], [self.bucket.arn], sid="ListInputs")]
-        health_url = f"http://127.0.0.1:{args.container_port}{args.health_check_path}"
         container = ContainerSpec(
             args.container_name, image=self.image.image_ref, port=args.container_port, environment=environment,
-            command=list(args.command), memory_mb=args.memory_mb,
-            health_check=["CMD", "python", "-c", "import sys, urllib.request; sys.exit(urllib.request.urlopen("
-                          f"'{health_url}', timeout=4).status != 200)"])
+            command=list(args.command), memory_mb=args.memory_mb, health_check=args.health_check_command)
         self.task = FargateTask(name, FargateTaskArgs(
             containers=[container], cpu=args.cpu, memory_mb=args.memory_mb, cpu_architecture=args.cpu_architecture,
             task_policy_statements=statements, image_repository_arns=[self.image.repository.arn],
@@ -168,8 +181,10 @@ class ScalingContainer(pulumi.ComponentResource):
             target_group_arn=self.web.target_group.arn, container_name=args.container_name,
             container_port=args.container_port,
             health_check_grace_period_seconds=args.health_check_grace_period_seconds,
-            wait_for=self.web.listeners, auto_scaled=True), opts=child)
+            wait_for=self.web.listeners, auto_scaled=True, alarm_topic_arn=args.alarm_topic_arn,
+            minimum_running=args.min_count), opts=child)
         self._scaling(name, args)
+        self._alarms(name, args)
         self.register_outputs({
             "url": self.url, "service_name": self.service.service.name, "cluster_name": self.cluster.name,
             "log_group_name": self.task.log_group.name, "repository_url": self.image.repository.repository_url,
@@ -183,7 +198,7 @@ class ScalingContainer(pulumi.ComponentResource):
             min_capacity=args.min_count, max_capacity=args.max_count, opts=child)
         target = pulumi.ResourceOptions(parent=self, depends_on=[self.scaling_target])
 
-        def tracking(metric: str, value: float, label=None) -> aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationArgs:
+        def tracking(metric: str, value: float, label=None):
             return aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationArgs(
                 target_value=value, scale_out_cooldown=args.scale_out_cooldown_seconds,
                 scale_in_cooldown=args.scale_in_cooldown_seconds, disable_scale_in=False,
@@ -203,3 +218,17 @@ class ScalingContainer(pulumi.ComponentResource):
             label = pulumi.Output.concat(self.web.load_balancer.arn_suffix, "/", self.web.target_group.arn_suffix)
             self.request_policy = policy("requests", tracking("ALBRequestCountPerTarget",
                                                               float(args.requests_per_target), label))
+
+    def _alarms(self, name: str, args: ScalingContainerArgs) -> None:
+        self.alarms = [*self.web.alarms, *self.service.alarms]
+        self.failed_task_rule = None
+        if args.alarm_topic_arn is None:
+            return
+        self.alarms.append(alarms.anomaly_alarm(
+            f"{name}-cpu-anomaly", self, args.alarm_topic_arn, namespace="AWS/ECS", metric="CPUUtilization",
+            dimensions={"ClusterName": self.cluster.name, "ServiceName": self.service.service.name},
+            band_width=args.cpu_anomaly_band_width, evaluation_periods=args.cpu_anomaly_periods,
+            description=f"{name}: CPU above the band anomaly detection expects ({args.cpu_anomaly_band_width:g} "
+                        "standard deviations): load that scaling does not explain"))
+        self.failed_task_rule = alarms.failed_task_rule(f"{name}-failed-tasks", self, args.alarm_topic_arn,
+                                                        self.cluster.arn)

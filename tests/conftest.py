@@ -1,17 +1,22 @@
 """Shared fixtures: run a program under the SDK's mock engine, the way the offline plan does."""
 from __future__ import annotations
 
-import os
+import functools
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-# The test workers already use every core: plans evaluate their stacks in-process unless a test asks otherwise.
-os.environ.setdefault("PLAN_WORKERS", "1")
+from planning.offline import RecordingMonitor, StackPlan, evaluate_stack, plan_environment
+from planning.project import PROJECT, StackSpec, load_environment
 
-from planning.offline import RecordingMonitor, StackPlan, evaluate_stack
-from planning.project import PROJECT, StackSpec
+
+@functools.cache
+def planned(environment: str) -> tuple[StackPlan, ...]:
+    """The offline plans of every stack of ``dev`` or ``prod``, planned once per test process (read-only)."""
+    return tuple(plan_environment(load_environment(environment)))
 
 
 def make_spec(program: str, config: dict[str, Any] | None = None, *, environment: str = "test",
@@ -43,3 +48,17 @@ def run_components(main, config: dict[str, Any] | None = None, **kwargs) -> Stac
     """Runs ``main`` (code that builds components) under the mock engine, as a stack of a test program."""
     return evaluate_stack(make_spec("network", config, short_name="components"), kwargs.pop("upstream_outputs", {}),
                           kwargs.pop("monitor", None), kwargs.pop("mocks", None), main=main)
+
+
+@contextmanager
+def moto_server() -> Iterator[str]:
+    """moto in server mode on 127.0.0.1 and an ephemeral port; yields its endpoint URL."""
+    from moto.server import ThreadedMotoServer  # here: most tests never need it
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()

@@ -94,6 +94,16 @@ def security_group_no_remote_admin(type_: str, props: Mapping[str, Any]) -> Iter
                 yield f"{service} (port {port}) open to {', '.join(rule.sources)} ({rule.ports})"
 
 
+@resource_rule("security-group-rules-as-resources",
+               "Security group rules only as SecurityGroupIngressRule/EgressRule resources: inline ingress/egress "
+               "(even empty lists) makes the provider overwrite the separate rules after a refresh",
+               "aws:ec2/securityGroup:SecurityGroup")
+def security_group_rules_as_resources(type_: str, props: Mapping[str, Any]) -> Iterable[str]:
+    for direction in ("ingress", "egress"):
+        if direction in props:
+            yield f"inline {direction} ({len(_as_list(props[direction]))} rules) beside rule resources"
+
+
 @stack_rule("security-group-no-public-ingress",
             "No ingress from 0.0.0.0/0 or ::/0, except HTTP (80) and HTTPS (443) on load-balancer groups")
 def security_group_no_public_ingress(stack: Stack) -> Iterable[Finding]:

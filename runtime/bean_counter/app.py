@@ -1,108 +1,112 @@
 """The Bean Counter HTTP API (WSGI, served by gunicorn; see __main__.py).
 
-    GET  /                  usage page
-    GET  /healthz           200 {"status": "ok"} once the detector has run its self-check
-    POST /count             body = JPEG or PNG bytes -> {"total", "currency", "coins": [...]}
-    GET  /countme/<key>     counts the image stored under <key> in the bucket named by BUCKET
+    GET  /                   a page: choose or drop a photo, see the total, the coins and what was counted
+    GET  /healthz            200 {"status": "ok"} once the detector has run its self-check
+    POST /count              body = JPEG or PNG bytes -> {"total", "currency", "coins": [...], ...}
+    POST /count?annotate=1   the photo (PNG, at most 1600 px) with each coin circled and labelled; with
+                             ``Accept: application/json``, the JSON above with it as ``annotated_image``
+    GET  /countme/<key>      counts the image stored under <key> in the bucket named by BUCKET
 
-Every client mistake is a 4xx with {"error": "..."}; an error is never a 200.
+Every client mistake is a 4xx with {"error": "..."}; an error is never a 200. Each worker decodes one photo
+at a time (``contract.DECODE_SLOTS``) and lets three more wait; a request beyond that answers 503 at once, so
+two threads stay free for health checks and the page under a flood.
 """
 
 from __future__ import annotations
 
+import base64
 import logging
-import os
+import threading
 import time
-from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, jsonify, request, send_from_directory
 from werkzeug.exceptions import HTTPException
 
 from . import detector
-from .images import DEFAULT_MAX_PIXELS, ImageRejected, decode_upright
+from .annotate import annotated_png
+from .contract import DECODE_SLOTS, DECODE_WAITING, HEALTH_PATH, Settings
+from .images import ImageRejected, decode_upright
 from .storage import ObjectStore, StorageError
 
 log = logging.getLogger("bean_counter")
 
-DEFAULT_MAX_BYTES = 20 * 1024 * 1024  # a phone JPEG is 2-8 MB; a 12 MP PNG can reach ~20 MB
 MAX_KEY_BYTES = 1024  # S3's own limit
+WAIT_FOR_SLOT_SECONDS = 10
+PAGE = Path(__file__).parent / "page"
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                               "connect-src 'self'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
 
 
-@dataclass(frozen=True)
-class Settings:
-    bucket: str | None
-    max_bytes: int
-    max_pixels: int
-
-    @classmethod
-    def from_env(cls, env=os.environ) -> Settings:
-        return cls(
-            bucket=env.get("BUCKET") or None,
-            max_bytes=_positive_int(env, "BEAN_COUNTER_MAX_BYTES", DEFAULT_MAX_BYTES),
-            max_pixels=_positive_int(env, "BEAN_COUNTER_MAX_PIXELS", DEFAULT_MAX_PIXELS),
-        )
+class Busy(Exception):
+    """Every decode slot of this worker is taken and one request already waits."""
 
 
-def _positive_int(env, name: str, default: int) -> int:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    value = int(raw)
-    if value <= 0:
-        raise ValueError(f"{name} must be a positive integer, got {raw!r}")
-    return value
+class DecodeGate:
+    """At most ``slots`` decodes at once, at most ``waiting`` more queued; the rest are refused at once."""
+
+    def __init__(self, slots: int = DECODE_SLOTS, waiting: int = DECODE_WAITING,
+                 wait_seconds: float = WAIT_FOR_SLOT_SECONDS):
+        self._slots = threading.BoundedSemaphore(slots)
+        self._admitted = threading.BoundedSemaphore(slots + waiting)
+        self._wait_seconds = wait_seconds
+
+    def __enter__(self) -> DecodeGate:
+        if not self._admitted.acquire(blocking=False):
+            raise Busy()
+        if not self._slots.acquire(timeout=self._wait_seconds):
+            self._admitted.release()
+            raise Busy()
+        return self
+
+    def __exit__(self, *_) -> None:
+        self._slots.release()
+        self._admitted.release()
 
 
-USAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Bean Counter</title></head>
-<body>
-<h1>Bean Counter</h1>
-<p>Counts the value of the US coins in a photo: coins lying on a plain, light background, taken from above.
-The largest silver coin is taken to be a quarter to work out the scale, so include at least one quarter.</p>
-<h2>Count a photo</h2>
-<pre>curl --data-binary @coins.jpg -H 'Content-Type: image/jpeg' http://HOST/count</pre>
-<p>The body is the JPEG or PNG file itself (up to {max_mb} MB and {max_mp} megapixels). The answer:</p>
-<pre>{{"total": 0.41, "currency": "USD", "coins": [{{"denomination": "quarter", "value": 0.25,
-  "center": [812.0, 455.5], "diameter_px": 236.1}}, ...]}}</pre>
-<p><code>center</code> and <code>diameter_px</code> are in pixels of the photo as displayed (EXIF orientation applied).</p>
-<h2>Count a stored photo</h2>
-<pre>curl http://HOST/countme/path/to/coins.jpg</pre>
-<p>Counts the object under that key in the service's bucket.</p>
-<h2>Errors</h2>
-<p>Problems with the photo answer 4xx with <code>{{"error": "..."}}</code>: 400 empty body, 413 too large or too many
-pixels, 415 not a JPEG or PNG, 422 corrupt image, no coins found or nothing to calibrate with, 404 no such key.</p>
-</body></html>
-"""
-
-
-def create_app(settings: Settings | None = None, store: ObjectStore | None = None) -> Flask:
+def create_app(settings: Settings | None = None, store: ObjectStore | None = None,
+               gate: DecodeGate | None = None) -> Flask:
     settings = settings or Settings.from_env()
-    app = Flask(__name__)
+    app = Flask(__name__, static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_bytes
     store = store or ObjectStore(settings.bucket)
+    gate = gate or DecodeGate()
     _self_check()
-    usage_page = USAGE.format(max_mb=settings.max_bytes // (1024 * 1024), max_mp=settings.max_pixels // 1_000_000)
 
     @app.get("/")
-    def usage():
-        return Response(usage_page, mimetype="text/html")
+    def page():
+        return send_from_directory(PAGE, "index.html", mimetype="text/html", max_age=0)
 
-    @app.get("/healthz")
+    @app.get("/page/<name>")
+    def page_asset(name: str):
+        return send_from_directory(PAGE, name, max_age=300)
+
+    @app.get(HEALTH_PATH)
     def healthz():
         return jsonify(status="ok")
 
     @app.post("/count")
     def count():
+        annotate = _annotate_flag()
         data = _request_image_bytes()
-        return jsonify(_count(data, settings.max_pixels))
+        return _answer(data, settings, gate, annotate)
 
     @app.get("/countme/<path:key>")
     def countme(key: str):
         if len(key.encode("utf-8")) > MAX_KEY_BYTES:
             return _error(400, f"key is longer than {MAX_KEY_BYTES} bytes")
-        data = store.read(key, settings.max_bytes)
-        return jsonify(_count(data, settings.max_pixels))
+        annotate = _annotate_flag()
+        return _answer(store.read(key, settings.max_bytes), settings, gate, annotate)
+
+    @app.after_request
+    def secure(response: Response) -> Response:
+        response.headers.update(SECURITY_HEADERS)
+        return response
 
     @app.errorhandler(ImageRejected)
     def image_rejected(error: ImageRejected):
@@ -115,6 +119,12 @@ def create_app(settings: Settings | None = None, store: ObjectStore | None = Non
     @app.errorhandler(StorageError)
     def storage_failed(error: StorageError):
         return _error(error.status, error.message)
+
+    @app.errorhandler(Busy)
+    def busy(_: Busy):
+        response = _error(503, "busy counting other photos: retry in a moment")
+        response.headers["Retry-After"] = "1"
+        return response
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
@@ -130,6 +140,13 @@ def create_app(settings: Settings | None = None, store: ObjectStore | None = Non
     return app
 
 
+def _annotate_flag() -> bool:
+    value = request.args.get("annotate", "0")
+    if value not in ("0", "1", "true", "false"):
+        raise ImageRejected(400, "annotate must be 1 (return the annotated photo) or 0")
+    return value in ("1", "true")
+
+
 def _request_image_bytes() -> bytes:
     """The image: the raw body, or the single file of a multipart form (curl -F image=@coins.jpg)."""
     if request.mimetype == "multipart/form-data":
@@ -140,13 +157,24 @@ def _request_image_bytes() -> bytes:
     return request.get_data(cache=False)
 
 
-def _count(data: bytes, max_pixels: int) -> dict:
+def _answer(data: bytes, settings: Settings, gate: DecodeGate, annotate: bool) -> Response:
     started = time.perf_counter()
-    image = decode_upright(data, max_pixels)
-    result = detector.count_coins(image.pixels)
-    to_original = 1.0 / image.scale
+    with gate:
+        image = decode_upright(data, settings.max_pixels, settings.decode_budget_mb)
+        result = detector.count_coins(image.pixels)
+        png = annotated_png(image.pixels, result.coins) if annotate else None
     log.info("counted %d coins, %d cents, %dx%d %s, %.0f ms", len(result.coins), result.total_cents,
              image.width, image.height, image.format, (time.perf_counter() - started) * 1000)
+    body = _summary(result, image)
+    if png is None:
+        return jsonify(body)
+    if request.accept_mimetypes.best_match(["image/png", "application/json"]) == "application/json":
+        return jsonify({**body, "annotated_image": "data:image/png;base64," + base64.b64encode(png).decode()})
+    return Response(png, mimetype="image/png", headers={"X-Coin-Total": f"{body['total']:.2f}"})
+
+
+def _summary(result: detector.Count, image) -> dict:
+    to_original = 1.0 / image.scale
     return {
         "total": round(result.total_cents / 100, 2),
         "currency": "USD",
@@ -159,7 +187,8 @@ def _count(data: bytes, max_pixels: int) -> dict:
             }
             for coin in sorted(result.coins, key=lambda c: (c.y, c.x))
         ],
-        "calibration": {"reference": result.reference, "px_per_mm": round(result.px_per_mm * to_original, 3),
+        "calibration": {"px_per_mm": round(result.px_per_mm * to_original, 3),
+                        "size_error_percent": round(100 * result.size_error, 2),
                         "ignored_objects": result.ignored},
         "image": {"width": image.width, "height": image.height},
     }

@@ -2,168 +2,48 @@
 
 Pipeline:
 1. Convert to CIE Lab; segment on a copy at most WORK_LONG_SIDE pixels long.
-2. Model the background (paper under uneven light): a robust quadratic surface fitted on a coarse
-   grid, corrected locally (a median wider than a coin, then normalised convolution of the cells
-   that look like paper), so gradients and broad shades are background. Measure each pixel's
-   colour distance from it (chroma weighted: shadows change lightness only).
+2. Model the background (paper under uneven light): cells of a coarse grid with no edge in them and
+   not enclosed by edges are paper; a robust quadratic surface through them, corrected locally by
+   normalised convolution of those cells, so gradients, shades and shadows are background and every
+   coin is filled in from the paper around it. Measure each pixel's colour distance from it (chroma
+   weighted: shadows change lightness only).
 3. Segment with hysteresis thresholds (Otsu, floored by the noise level), close gaps, fill holes,
    and fill the convex hull of blobs whose hull is round (a shiny coin matching the paper leaves
    only arcs of its rim).
 4. Offer the distance transform's peaks (inscribed circles) as coin candidates, biggest first;
    cut each accepted coin out and look again, so touching coins come apart and shadows are left
    over as crescents.
-5. Refine each candidate on the full-resolution image: edge strength along rays from the centre,
-   a RANSAC circle, the paper's colour on a ring just outside it, then a consensus radius over the
-   rays (the outermost clear one: a raised rim makes an inner circle too) and a trimmed
-   least-squares circle through each ray's half-way crossing from coin to paper. Verify it.
-6. Read each coin's metal from its colour white-balanced against that paper: copper or silver.
-7. Calibrate pixels to millimetres (the largest silver coin taken as a quarter, as the original
-   app did, with fall-backs) and name each coin from its size and metal.
+5. Fit each candidate's circle to sub-pixel precision on the full-resolution image (``circles``) and
+   verify it.
+6. Read each coin's metal from its colour white-balanced against the paper around it, and name the
+   coins by their size ratios and metal together (``coins.classify``).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
+from .circles import CHROMA_WEIGHT, refine
+from .coins import (  # noqa: F401 (the names callers use)
+    Count,
+    CountError,
+    Disc,
+    NoCoinsFound,
+    NothingToCalibrate,
+    balanced_redness,
+    classify,
+)
+
 WORK_LONG_SIDE = 800
 MIN_RADIUS_WORK_PX = 6.0
-CHROMA_WEIGHT = 2.0  # colour differences count more than lightness ones (shadows only change lightness)
-RAYS = 96
-
-
-@dataclass(frozen=True)
-class Denomination:
-    name: str
-    cents: int
-    diameter_mm: float
-    metal: str  # "copper" or "silver"
-
-
-PENNY = Denomination("penny", 1, 19.05, "copper")
-NICKEL = Denomination("nickel", 5, 21.21, "silver")
-DIME = Denomination("dime", 10, 17.91, "silver")
-QUARTER = Denomination("quarter", 25, 24.26, "silver")
-DENOMINATIONS = (DIME, PENNY, NICKEL, QUARTER)
-
-SIZE_TOLERANCE = 0.09  # relative; the nearest silver sizes differ by 13-16 %
-
-
-class CountError(Exception):
-    """The photo cannot be counted; the message says why (for the client)."""
-
-
-class NoCoinsFound(CountError):
-    pass
-
-
-class NothingToCalibrate(CountError):
-    pass
-
-
-@dataclass(frozen=True)
-class Disc:
-    """A verified coin-shaped disc, in the coordinates of the image given to find_discs."""
-
-    x: float
-    y: float
-    radius: float
-    chroma: float  # colour saturation relative to the local background, CIE Lab units
-    hue_deg: float
-    edge_support: float  # fraction of rays that found the rim on the fitted circle
-
-    @property
-    def diameter(self) -> float:
-        return 2 * self.radius
-
-    @property
-    def metal(self) -> str:
-        """'copper', 'silver' or 'unsure' (then size decides)."""
-        if self.chroma >= 11.0 and 15.0 <= self.hue_deg <= 100.0:
-            return "copper"
-        if self.chroma <= 7.0 or not (0.0 <= self.hue_deg <= 110.0):
-            return "silver"
-        return "unsure"
-
-
-@dataclass(frozen=True)
-class Coin:
-    denomination: Denomination
-    x: float
-    y: float
-    diameter_px: float
-
-
-@dataclass(frozen=True)
-class Count:
-    coins: tuple[Coin, ...]
-    px_per_mm: float
-    reference: str  # the denomination that set the scale
-    ignored: int  # discs that fit no coin at that scale
-
-    @property
-    def total_cents(self) -> int:
-        return sum(c.denomination.cents for c in self.coins)
 
 
 def count_coins(image: np.ndarray) -> Count:
     """Count the coins in a BGR image. Raises NoCoinsFound or NothingToCalibrate."""
-    discs = find_discs(image)
-    if not discs:
-        raise NoCoinsFound("no coins found in the image")
-    return classify(discs)
-
-
-# --- calibration and naming -------------------------------------------------------------------
-
-def _candidates(metal: str) -> tuple[Denomination, ...]:
-    if metal == "unsure":
-        return DENOMINATIONS
-    return tuple(d for d in DENOMINATIONS if d.metal == metal)
-
-
-def _name(disc: Disc, px_per_mm: float) -> Denomination | None:
-    size_mm = disc.diameter / px_per_mm
-    best = min(_candidates(disc.metal), key=lambda d: abs(math.log(size_mm / d.diameter_mm)))
-    if abs(math.log(size_mm / best.diameter_mm)) <= math.log(1 + SIZE_TOLERANCE):
-        return best
-    return None
-
-
-def classify(discs: list[Disc]) -> Count:
-    """Choose the scale that names the most discs, preferring the seed's rule: the largest silver
-    disc is a quarter. Other silver discs are tried as the quarter next (the largest may be a
-    stray object), then pennies (unambiguous by colour) as the reference."""
-    hypotheses: list[tuple[str, float]] = []
-    silver_first = sorted((d for d in discs if d.metal != "copper"), key=lambda d: -d.radius)
-    hypotheses += [("quarter", d.diameter / QUARTER.diameter_mm) for d in silver_first]
-    pennies = [d.diameter for d in discs if d.metal == "copper"]
-    if pennies:
-        hypotheses.append(("penny", float(np.median(pennies)) / PENNY.diameter_mm))
-
-    best: tuple[int, int, str, float, list] | None = None
-    for order, (reference, px_per_mm) in enumerate(hypotheses):
-        named = [(disc, _name(disc, px_per_mm)) for disc in discs]
-        recognised = [(disc, d) for disc, d in named if d is not None]
-        # the reference coin itself must be recognised as what it was assumed to be
-        if reference == "quarter" and not any(d is QUARTER for _, d in recognised):
-            continue
-        key = (len(recognised), -order)
-        if best is None or key > best[:2]:
-            best = (len(recognised), -order, reference, px_per_mm, recognised)
-
-    needed = max(1, math.ceil(0.75 * len(discs)))
-    if best is None or best[0] < needed:
-        raise NothingToCalibrate(
-            "nothing to calibrate with: no coin could be taken as a quarter (24.26 mm) or a penny "
-            "(19.05 mm) so that the other coins' sizes fit US coins"
-        )
-    _, _, reference, px_per_mm, recognised = best
-    coins = tuple(Coin(d, disc.x, disc.y, disc.diameter) for disc, d in recognised)
-    return Count(coins=coins, px_per_mm=px_per_mm, reference=reference, ignored=len(discs) - len(coins))
+    return classify(find_discs(image))
 
 
 # --- detection --------------------------------------------------------------------------------
@@ -192,7 +72,10 @@ def find_discs(image: np.ndarray) -> list[Disc]:
     discs: list[Disc] = []
 
     def verify(cx: float, cy: float, r0: float) -> tuple[float, float, float] | None:
-        circle = _refine(image_lab, cx / scale_x, cy / scale_y, r0 / work_scale)
+        # A blob of touching coins (and the paper pockets between them) can hold a larger inscribed circle
+        # than the coin whose centre it is near: a smaller guess finds that coin's own rim.
+        circle = (refine(image_lab, cx / scale_x, cy / scale_y, r0 / work_scale)
+                  or refine(image_lab, cx / scale_x, cy / scale_y, 0.75 * r0 / work_scale))
         if circle is None:
             return None
         x, y, radius, support, paper = circle
@@ -201,8 +84,7 @@ def find_discs(image: np.ndarray) -> list[Disc]:
         wx, wy, wr = x * scale_x, y * scale_y, radius * work_scale
         if not _is_coin(mask, background_like, wx, wy, wr, r0, support):
             return None
-        chroma, hue = _colour(work_lab, paper, wx, wy, wr)
-        discs.append(Disc(x, y, radius, chroma, hue, support))
+        discs.append(Disc(x, y, radius, _redness(image, x, y, radius), support))
         return wx, wy, wr
 
     _peel(mask, MIN_RADIUS_WORK_PX, 0.5 * min(work_lab.shape[:2]), verify)
@@ -210,54 +92,67 @@ def find_discs(image: np.ndarray) -> list[Disc]:
 
 
 def _background(lab: np.ndarray) -> np.ndarray:
-    """Per-pixel Lab of the bare background: a robust quadratic surface, then a local smooth fill."""
+    """Per-pixel Lab of the bare background (paper under uneven light).
+
+    Paper is smooth and coins are bounded by a rim: cells of a coarse grid whose lightness gradient
+    stands above the noise are edges, and what edges enclose is an object. The background is a
+    robust quadratic surface fitted on the remaining cells, corrected locally by normalised
+    convolution of those cells, so a broad soft shade (a phone's) is background while every object,
+    however many and however large, is filled in from the paper around it."""
     height, width = lab.shape[:2]
     grid_long = 64
     grid_scale = grid_long / max(height, width)
     gw, gh = max(4, round(width * grid_scale)), max(4, round(height * grid_scale))
     small = cv2.resize(lab, (gw, gh), interpolation=cv2.INTER_AREA)
+    keep = _plain_cells(lab[..., 0], gw, gh)
     ys, xs = np.mgrid[0:gh, 0:gw].astype(np.float32)
     xs = xs / gw * 2 - 1
     ys = ys / gh * 2 - 1
     design = np.stack([np.ones_like(xs), xs, ys, xs * xs, xs * ys, ys * ys], axis=-1).reshape(-1, 6)
     values = small.reshape(-1, 3)
-    # Start from the lighter half: the paper is light and covers most of the photo, while coins
-    # and shadows are mostly darker, and a close-up's coins would otherwise drag the fit.
-    inlier = np.ones(len(values), bool)
     weights = np.array([1.0, CHROMA_WEIGHT, CHROMA_WEIGHT], np.float32)
-    for _ in range(5):
+    inlier = keep.ravel().copy()
+    if inlier.sum() < 12:
+        inlier = values[:, 0] >= np.percentile(values[:, 0], 50)
+    for _ in range(4):
         chosen = design[inlier]
         coefficients = np.linalg.solve(chosen.T @ chosen + np.eye(6) * 1e-6, chosen.T @ values[inlier])
         residual = np.sqrt(((values - design @ coefficients) ** 2 * weights).sum(axis=1))
         spread = 1.4826 * np.median(residual[inlier]) + 1.0
-        inlier = residual < 3.0 * spread
-        if inlier.sum() < 12:
-            inlier[:] = True
+        narrowed = inlier & (residual < 3.0 * spread)
+        if narrowed.sum() < 12:
             break
+        inlier = narrowed
     surface = (design @ coefficients).reshape(gh, gw, 3).astype(np.float32)
-
-    # Local correction, so a shade that is no quadratic (a phone's shadow) is background too: fill
-    # from the cells that look like background, and re-judge the cells against that fill a few
-    # times; coins, small and sharp, stay outliers while a broad soft shade is taken in.
-    sigma = max(1.5, grid_long / 14)
-    # A median over windows wider than a coin follows a broad shade and ignores the coins.
-    window = 2 * (grid_long // 12) + 1
-    offset = np.clip(small - surface + 128.0, 0, 255).astype(np.uint8)
-    small_background = surface + cv2.medianBlur(offset, window).astype(np.float32) - 128.0
-    off = np.sqrt((((small - small_background) ** 2) * weights).sum(axis=2))
-    spread = 1.4826 * float(np.median(off)) + 1.0
-    keep_cells = off < 3.0 * spread
-    for _ in range(2):
-        keep = cv2.erode(keep_cells.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(np.float32)
-        residual_map = (small - surface) * keep[..., None]
-        smooth = cv2.GaussianBlur(residual_map, (0, 0), sigma)
-        support = cv2.GaussianBlur(keep, (0, 0), sigma)
-        correction = np.where(support[..., None] > 0.02, smooth / np.maximum(support, 1e-3)[..., None], 0.0)
-        small_background = (surface + correction).astype(np.float32)
-        off = np.sqrt((((small - small_background) ** 2) * weights).sum(axis=2))
-        spread = 1.4826 * float(np.median(off[keep_cells])) + 1.0
-        keep_cells = off < 3.0 * spread
+    # the local correction follows every plain cell, shade and shadow included (they are background:
+    # only the light changed), finely where plain cells are near and coarsely across large objects
+    plain = keep.astype(np.float32)
+    residual = (small - surface) * plain[..., None]
+    correction = np.zeros_like(small)
+    for sigma in (grid_long / 14, grid_long / 40):
+        smooth = cv2.GaussianBlur(residual, (0, 0), sigma)
+        support = cv2.GaussianBlur(plain, (0, 0), sigma)[..., None]
+        weight = np.clip(support / 0.3, 0, 1)
+        correction = (1 - weight) * correction + weight * smooth / np.maximum(support, 1e-3)
+    small_background = (surface + correction).astype(np.float32)
     return cv2.resize(small_background, (width, height), interpolation=cv2.INTER_LINEAR)
+
+
+def _plain_cells(lightness: np.ndarray, gw: int, gh: int) -> np.ndarray:
+    """Grid cells of bare background: no edge in them, and not enclosed by edges."""
+    # four samples a cell each way are enough to see a rim: the gradient is taken there, not at full size
+    fine = cv2.resize(lightness, (4 * gw, 4 * gh), interpolation=cv2.INTER_AREA).astype(np.float32)
+    gradient = cv2.magnitude(cv2.Sobel(fine, cv2.CV_32F, 1, 0), cv2.Sobel(fine, cv2.CV_32F, 0, 1))
+    texture = cv2.resize(gradient, (gw, gh), interpolation=cv2.INTER_AREA)
+    quiet = float(np.percentile(texture, 25))
+    edges = (texture > max(2.5 * quiet, quiet + 6.0)).astype(np.uint8)
+    edges = cv2.morphologyEx(edges, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))
+    # what the edges enclose: everything the outside cannot reach without crossing an edge
+    outside = np.pad(1 - edges, 1, constant_values=1)
+    reach = np.zeros((gh + 4, gw + 4), np.uint8)
+    cv2.floodFill(outside, reach, (0, 0), 2)
+    plain = outside[1:-1, 1:-1] == 2
+    return cv2.erode(plain.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
 
 
 def _segment(distance: np.ndarray) -> tuple[np.ndarray, float]:
@@ -350,217 +245,6 @@ def _peaks(dist: np.ndarray, floor: float) -> list[tuple[int, int, float]]:
     return kept
 
 
-def _refine(image_lab: np.ndarray, cx: float, cy: float, r0: float):
-    """(x, y, radius, support, paper Lab) of the coin's outline near the guess, or None. First a
-    wide RANSAC search on plain edge strength around the guess (an inscribed circle, off where a
-    shadow or a neighbour shaped the blob); then the paper colour on a ring just outside that
-    circle; then two precise profile fits that know which way is paper."""
-    rays = _EdgeRays.sample(image_lab, None, cx, cy, r0, 0.7, 1.6)
-    fit = rays and rays.ransac_circle()
-    if fit is None:  # the guess may be a small circle off-centre in a coin that a neighbour bit into
-        rays = _EdgeRays.sample(image_lab, None, cx, cy, r0, 0.6, 2.6)
-        fit = rays and rays.ransac_circle(centre_slack=1.2)
-    paper = None
-    for inner, outer in ((0.8, 1.3), (0.9, 1.15)):
-        if fit is None:
-            return None
-        x, y, radius, _ = fit
-        paper = _ring_paper(image_lab, x, y, radius)
-        rays = _EdgeRays.sample(image_lab, paper, x, y, radius, inner, outer)
-        fit = rays and rays.profile_circle()
-    return None if fit is None else (*fit, paper)
-
-
-def _ring_paper(image_lab: np.ndarray, x: float, y: float, r: float) -> np.ndarray:
-    """Lab of the paper right around a coin: the median on a ring just outside it (a neighbour or
-    a shadow covers less than half of it). Local, so right under any shade."""
-    height, width = image_lab.shape[:2]
-    theta = np.linspace(0, 2 * math.pi, 64, endpoint=False)
-    radii = np.array([1.2, 1.35, 1.5]) * r
-    xs = np.clip(np.round(x + np.cos(theta)[:, None] * radii[None, :]), 0, width - 1).astype(int).ravel()
-    ys = np.clip(np.round(y + np.sin(theta)[:, None] * radii[None, :]), 0, height - 1).astype(int).ravel()
-    return np.median(image_lab[ys, xs].astype(np.float32), axis=0)
-
-
-@dataclass
-class _EdgeRays:
-    """Edge strength sampled along rays from a centre, in a region of interest resampled so that the
-    coin is at most ~150 px in radius. Strength is the drop of the colour distance from the paper
-    going outwards: the silhouette (coin to paper) is positive, relief edges go either way."""
-
-    strength: np.ndarray  # (RAYS, samples)
-    radii: np.ndarray  # radius of each strength column, ROI pixels
-    distance: np.ndarray  # colour distance from the paper at the same columns
-    theta: np.ndarray
-    centre: tuple[float, float, float]  # guess x, y, r in ROI pixels
-    inner: float
-    outer: float
-    origin: tuple[int, int]  # ROI corner in image pixels
-    scale: tuple[float, float]  # ROI pixels per image pixel
-
-    STEP = 0.5  # ROI pixels between samples along a ray
-    SPAN = 2  # samples either side for the central difference (2 px)
-
-    @classmethod
-    def sample(cls, image_lab, paper, cx, cy, r0, inner, outer) -> _EdgeRays | None:
-        height, width = image_lab.shape[:2]
-        reach = outer * r0 + 4
-        x0, y0 = max(0, int(cx - reach)), max(0, int(cy - reach))
-        x1, y1 = min(width, int(math.ceil(cx + reach)) + 1), min(height, int(math.ceil(cy + reach)) + 1)
-        if x1 - x0 < 8 or y1 - y0 < 8 or r0 < 2:
-            return None
-        roi = image_lab[y0:y1, x0:x1]
-        shrink = min(1.0, 150.0 / r0)
-        if shrink < 1.0:
-            roi = cv2.resize(roi, (max(8, round(roi.shape[1] * shrink)), max(8, round(roi.shape[0] * shrink))),
-                             interpolation=cv2.INTER_AREA)
-        sx, sy = roi.shape[1] / (x1 - x0), roi.shape[0] / (y1 - y0)
-        lab = cv2.GaussianBlur(roi.astype(np.float32), (0, 0), 0.7)
-        ccx, ccy, cr = (cx - x0) * sx, (cy - y0) * sy, r0 * math.sqrt(sx * sy)
-        radii = np.arange(min(inner * cr, cr - 5), max(outer * cr, cr + 7), cls.STEP, dtype=np.float32)
-        if len(radii) < 4 * cls.SPAN + 4:
-            return None
-        theta = np.linspace(0, 2 * math.pi, RAYS, endpoint=False, dtype=np.float32)
-        map_x = (ccx + np.cos(theta)[:, None] * radii[None, :]).astype(np.float32)
-        map_y = (ccy + np.sin(theta)[:, None] * radii[None, :]).astype(np.float32)
-        samples = cv2.remap(lab, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        if paper is None:  # plain edge strength, either way
-            delta = samples[:, 2 * cls.SPAN:] - samples[:, :-2 * cls.SPAN]
-            strength = np.sqrt(delta[..., 0] ** 2 + CHROMA_WEIGHT * (delta[..., 1] ** 2 + delta[..., 2] ** 2))
-            distance = samples[..., 0]
-        else:
-            off_paper = samples - np.asarray(paper, np.float32)
-            distance = np.sqrt(off_paper[..., 0] ** 2 + CHROMA_WEIGHT * (off_paper[..., 1] ** 2 + off_paper[..., 2] ** 2))
-            strength = distance[:, :-2 * cls.SPAN] - distance[:, 2 * cls.SPAN:]
-        return cls(strength, radii[cls.SPAN:-cls.SPAN], distance[:, cls.SPAN:-cls.SPAN], theta, (ccx, ccy, cr), inner, outer, (x0, y0), (sx, sy))
-
-    def _to_image(self, x, y, r, support):
-        (x0, y0), (sx, sy) = self.origin, self.scale
-        return x0 + x / sx, y0 + y / sy, r / math.sqrt(sx * sy), support
-
-    def _points(self, rays: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Sub-sample edge positions (parabola through the peak) as points, and their strength."""
-        s = self.strength
-        cols = np.clip(cols, 1, s.shape[1] - 2)
-        left, mid, right = s[rays, cols - 1], s[rays, cols], s[rays, cols + 1]
-        curvature = left - 2 * mid + right
-        offset = np.where(curvature < 0, 0.5 * (left - right) / np.where(curvature < 0, curvature, -1.0), 0.0)
-        r_edge = self.radii[cols] + np.clip(offset, -0.5, 0.5) * self.STEP
-        ccx, ccy, _ = self.centre
-        points = np.stack([ccx + np.cos(self.theta[rays]) * r_edge, ccy + np.sin(self.theta[rays]) * r_edge], axis=1)
-        return points, mid
-
-    def ransac_circle(self, hypotheses: int = 160, centre_slack: float = 0.5):
-        """Circle through the most (strength-weighted) candidate edges: every local maximum of at
-        least 40 % of its ray's strongest is a candidate."""
-        s = self.strength
-        centre = s[:, 1:-1]
-        ray_max = s.max(axis=1, keepdims=True)
-        is_peak = (centre >= s[:, :-2]) & (centre > s[:, 2:]) & (centre >= 0.4 * ray_max) & (centre >= 9.0)
-        rays, cols = np.nonzero(is_peak)
-        if len(rays) < 12:
-            return None
-        points, strength = self._points(rays, cols + 1)
-        weights = strength / ray_max[rays, 0]
-        gx, gy, gr = self.centre
-        rng = np.random.default_rng(len(points))  # deterministic for a given input
-        picks = rng.integers(0, len(points), size=(hypotheses, 3))
-        ux, uy, ur, ok = _circle_through(points[picks[:, 0]], points[picks[:, 1]], points[picks[:, 2]])
-        ok &= (ur > self.inner * gr) & (ur < self.outer * gr) & (np.hypot(ux - gx, uy - gy) < centre_slack * gr)
-        if not ok.any():
-            return None
-        ux, uy, ur = ux[ok], uy[ok], ur[ok]
-        tolerance = np.maximum(0.75, 0.012 * ur)
-        residual = np.abs(np.hypot(points[None, :, 0] - ux[:, None], points[None, :, 1] - uy[:, None]) - ur[:, None])
-        best = int(np.argmax(((residual < tolerance[:, None]) * weights[None, :]).sum(axis=1)))
-        x, y, r = ux[best], uy[best], ur[best]
-        for _ in range(3):
-            inliers = np.abs(np.hypot(points[:, 0] - x, points[:, 1] - y) - r) < max(1.1, 0.018 * r)
-            if inliers.sum() < 8:
-                return None
-            x, y, r = _least_squares_circle(points[inliers])
-        return self._to_image(x, y, r, len(np.unique(rays[inliers])) / RAYS)
-
-    def profile_circle(self):
-        """First the radius at which the outward colour drop is strong on most rays (a percentile
-        over rays: the relief's edges and a cast shadow each cover only part of the circle; the
-        outermost such radius, as a raised rim gives a second, inner one). Then on
-        each ray, near that radius, the outermost point where the colour distance from the paper
-        crosses half-way between the coin's edge and what lies just outside (paper or shadow): that
-        is the silhouette of a blurred step, whatever its contrast. Last a trimmed least-squares
-        circle through those points."""
-        consensus = np.percentile(self.strength, 50, axis=0)
-        top = float(consensus.max())
-        if top < 4.0:
-            return None
-        # The rim's inner boundary can be a concentric circle as strong as the outline: take the
-        # outermost clear peak, one separated from the strongest by a dip (a soft shadow's halo
-        # only makes a shoulder on the outline's peak).
-        strongest = int(np.argmax(consensus))
-        peaks = np.nonzero((consensus[1:-1] >= consensus[:-2]) & (consensus[1:-1] >= consensus[2:])
-                           & (consensus[1:-1] >= max(4.0, 0.3 * top)))[0] + 1
-        column = strongest
-        for peak in sorted(peaks[peaks > strongest], reverse=True):
-            if consensus[strongest:peak].min() <= 0.5 * consensus[peak]:
-                column = int(peak)
-                break
-        r_c = float(self.radii[column])
-        band = max(3, int(round(0.08 * r_c / self.STEP)))
-        lo, hi = max(0, column - band), min(self.distance.shape[1] - 1, column + band)
-        outside = self.distance[:, hi:min(self.distance.shape[1], hi + band)]
-        if outside.shape[1] == 0:
-            return None
-        near = self.distance[:, lo:hi + 1]
-        peak = near.max(axis=1)
-        beyond = np.median(outside, axis=1)
-        level = beyond + 0.6 * (peak - beyond)
-        above = near >= level[:, None]
-        # outermost sample still above the level, followed by one below it
-        crossing = np.where(above[:, :-1] & ~above[:, 1:], np.arange(near.shape[1] - 1)[None, :], -1).max(axis=1)
-        rays = np.nonzero((crossing >= 0) & (peak - beyond >= 6.0))[0]
-        if len(rays) < RAYS // 3:
-            return None
-        j = crossing[rays]
-        d0, d1 = near[rays, j], near[rays, j + 1]
-        fraction = np.clip((d0 - level[rays]) / np.maximum(d0 - d1, 1e-6), 0, 1)
-        r_edge = self.radii[lo + j] + fraction * self.STEP
-        ccx, ccy, _ = self.centre
-        points = np.stack([ccx + np.cos(self.theta[rays]) * r_edge, ccy + np.sin(self.theta[rays]) * r_edge], axis=1)
-        x, y, r = _least_squares_circle(points)
-        for _ in range(3):
-            residual = np.abs(np.hypot(points[:, 0] - x, points[:, 1] - y) - r)
-            keep = residual <= max(0.6, 2.5 * 1.4826 * float(np.median(residual)))
-            if keep.sum() < RAYS // 3:
-                return None
-            x, y, r = _least_squares_circle(points[keep])
-        return self._to_image(x, y, r, keep.sum() / RAYS)
-
-
-def _circle_through(p1: np.ndarray, p2: np.ndarray, p3: np.ndarray):
-    ax, ay = p1[:, 0], p1[:, 1]
-    bx, by = p2[:, 0], p2[:, 1]
-    cx, cy = p3[:, 0], p3[:, 1]
-    d = 2 * (ax * (by - cy) + bx * (cy - ay) + cx * (ay - by))
-    ok = np.abs(d) > 1e-6
-    d = np.where(ok, d, 1.0)
-    a2, b2, c2 = ax * ax + ay * ay, bx * bx + by * by, cx * cx + cy * cy
-    ux = (a2 * (by - cy) + b2 * (cy - ay) + c2 * (ay - by)) / d
-    uy = (a2 * (cx - bx) + b2 * (ax - cx) + c2 * (bx - ax)) / d
-    return ux, uy, np.hypot(ax - ux, ay - uy), ok
-
-
-def _least_squares_circle(points: np.ndarray):
-    """Algebraic (Kasa) circle fit: x^2 + y^2 = a x + b y + c, by its 3x3 normal equations."""
-    x, y = points[:, 0].astype(np.float64), points[:, 1].astype(np.float64)
-    mx, my = x.mean(), y.mean()
-    x, y = x - mx, y - my  # centred for numerical stability
-    z = x * x + y * y
-    design = np.stack([x, y, np.ones_like(x)], axis=1)
-    a, b, c = np.linalg.solve(design.T @ design + np.eye(3) * 1e-9, design.T @ z)
-    ux, uy = a / 2, b / 2
-    return ux + mx, uy + my, math.sqrt(max(c + ux * ux + uy * uy, 0.0))
-
-
 def _is_coin(mask: np.ndarray, background_like: np.ndarray, x: float, y: float, r: float, r0: float,
              support: float) -> bool:
     """A fitted circle is a coin if it fills its blob, stands inside the frame, and either has some
@@ -585,24 +269,19 @@ def _is_coin(mask: np.ndarray, background_like: np.ndarray, x: float, y: float, 
     return bool(filled >= 0.85 and (clear >= 0.2 or support >= 0.8))
 
 
-def _colour(work_lab: np.ndarray, paper_lab: np.ndarray, x: float, y: float, r: float) -> tuple[float, float]:
-    """(chroma, hue in degrees) of the coin's face after white-balancing by the paper around it."""
-    height, width = work_lab.shape[:2]
-    inner = 0.7 * r
-    x0, y0 = max(0, int(x - inner)), max(0, int(y - inner))
-    x1, y1 = min(width, int(x + inner) + 1), min(height, int(y + inner) + 1)
-    ys, xs = np.mgrid[y0:y1, x0:x1]
-    inside = np.hypot(xs - x, ys - y) < inner
-    face = work_lab[y0:y1, x0:x1][inside]
-    if len(face) == 0:
-        return 0.0, 0.0
-    pair = np.stack([np.median(face, axis=0), np.asarray(paper_lab, np.float64)])
-    coin_bgr, paper_bgr = cv2.cvtColor(np.clip(np.round(pair), 0, 255).astype(np.uint8).reshape(2, 1, 3),
-                                       cv2.COLOR_Lab2BGR).reshape(2, 3).astype(np.float32)
-    balanced = np.clip(coin_bgr * (200.0 / np.maximum(paper_bgr, 1.0)), 0, 255)
-    lab = cv2.cvtColor(balanced.astype(np.uint8).reshape(1, 1, 3), cv2.COLOR_BGR2Lab).reshape(3).astype(np.float32)
-    a, b = lab[1] - 128.0, lab[2] - 128.0
-    return float(math.hypot(a, b)), float(math.degrees(math.atan2(b, a)))
+def _redness(image: np.ndarray, x: float, y: float, r: float) -> float:
+    """Balanced a* of the coin's face (inside 0.75 r) against the paper on a ring just outside it."""
+    height, width = image.shape[:2]
+    theta = np.linspace(0, 2 * math.pi, 48, endpoint=False)
+
+    def ring(radii: np.ndarray) -> np.ndarray:
+        xs = np.clip(np.round(x + np.cos(theta)[:, None] * radii[None, :]), 0, width - 1).astype(int)
+        ys = np.clip(np.round(y + np.sin(theta)[:, None] * radii[None, :]), 0, height - 1).astype(int)
+        return image[ys.ravel(), xs.ravel()]
+
+    face = ring(np.sqrt(np.linspace(0.01, 1.0, 10)) * 0.75 * r)  # evenly over the face's area
+    paper = ring(np.array([1.2, 1.35, 1.5]) * r)
+    return balanced_redness(face, paper)
 
 
 def _drop_duplicates(discs: list[Disc]) -> list[Disc]:

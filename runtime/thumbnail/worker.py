@@ -1,47 +1,49 @@
-"""Freeze one frame of a video at a given position and upload it to S3 as a PNG.
+"""Freeze one frame of a video in S3 at a given position and write it to the same bucket as a PNG.
 
-Configured by environment (set per task by the task invoker):
-  INPUT_VIDEO_FILE_URL      s3://bucket/key, or an http(s) URL
-  POSITION_TIME_DURATION    seconds ("12.5"), HH:MM:SS[.ms] ("00:01:02.250"), or a percentage of the duration ("50%")
-  OUTPUT_S3_PATH            bucket/prefix the thumbnail is written under
-  OUTPUT_THUMBS_FILE_NAME   file name of the thumbnail, ending in .png
-  AWS_REGION                region of the S3 client (botocore honours AWS_ENDPOINT_URL, for local emulators)
-  FFMPEG_BINARY             optional path of ffmpeg; default: ffmpeg on PATH, else imageio-ffmpeg's bundled binary
+Two modes, chosen by the environment (every name is in ``contract``):
+  one video  VIDEO_KEY is set: the task the invoker starts per upload.
+  backfill   VIDEO_KEY is unset: every video under VIDEO_PREFIX that has no thumbnail under THUMBNAIL_PREFIX gets
+             one, at most BACKFILL_LIMIT per run. Run nightly, it catches what failed, was throttled, was
+             dead-lettered or was uploaded before the stack existed.
 
-S3 input is handed to ffmpeg as a presigned URL, and the position is given before `-i` (input seeking), so ffmpeg
-reads the container index and the byte ranges around the position instead of the whole object. Bad input ends the
-process with a non-zero status and a one-line reason, and nothing is uploaded.
+Fast, because the whole process is what a task costs:
+- one video needs no S3 service client: credentials come from botocore's chain and URLs are signed with its
+  SigV4 query signer; the upload is a presigned PUT through urllib. The S3 service model is never loaded.
+- no second ffmpeg run: an absolute position needs no duration; for a percentage, an MP4/MOV's duration comes
+  from its movie header (``mvhd``) in one or two small ranged reads; other containers are probed by ffmpeg.
+- the position goes before ``-i`` (input seeking): ffmpeg reads the index and the bytes around the position,
+  not everything before it.
+The presigned URL lives as long as ffmpeg may run on it (``VIDEO_SECONDS_LIMIT``), plus clock-skew margin. Only
+real video containers may be opened, so a disguised playlist cannot make ffmpeg fetch other URLs. Bad input
+ends with a one-line reason, a non-zero status, and nothing uploaded.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import shutil
+import struct
 import subprocess
 import sys
 import tempfile
+import time
+import urllib.error
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import quote
 
-import botocore.session
-from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
+from runtime.thumbnail import contract
+from runtime.thumbnail.contract import PositionError, Settings
 
-# Only real video containers may be opened: this stops a disguised playlist (HLS, concat) from making ffmpeg open
-# other URLs or local files on the task's behalf.
 ALLOWED_DEMUXERS = "mov,matroska,avi"
 ALLOWED_PROTOCOLS = "http,https,tcp,tls"
-PRESIGNED_URL_TTL_SECONDS = 900
 NETWORK_TIMEOUT_MICROSECONDS = 30_000_000
-FFMPEG_TIMEOUT_SECONDS = 600
+HEADER_CHUNK_BYTES = 64 * 1024
+MP4_FIRST_BOXES = (b"ftyp", b"moov", b"mdat", b"free", b"skip", b"wide")
 
-
-_BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
-_SECONDS = re.compile(r"^\d+(?:\.\d+)?$")
-_CLOCK = re.compile(r"^(\d+):([0-5]\d):([0-5]\d(?:\.\d+)?)$")
-_PERCENT = re.compile(r"^(\d+(?:\.\d+)?)%$")
 _DURATION = re.compile(r"Duration: (\d+):(\d{2}):(\d{2}(?:\.\d+)?)")
 _VIDEO_STREAM = re.compile(r"^\s*Stream #\d+:\d+\S*: Video: (?!.*\(attached pic\))", re.MULTILINE)
 
@@ -51,140 +53,199 @@ class ThumbnailError(Exception):
 
 
 @dataclass(frozen=True)
-class Position:
-    seconds: float | None = None
-    percent: float | None = None
+class Deadline:
+    at: float
+    """time.monotonic() by which everything for one video has ended."""
 
-    def resolve(self, duration: float | None) -> float:
-        if self.percent is None:
-            return self.seconds
-        if duration is None:
-            raise ThumbnailError(f"position {self.percent:g}% needs the video's duration, which is unknown")
-        return duration * self.percent / 100
+    @classmethod
+    def after(cls, seconds: float) -> Deadline:
+        return cls(time.monotonic() + seconds)
 
-    def __str__(self) -> str:
-        return f"{self.percent:g}%" if self.percent is not None else f"{self.seconds:g}s"
+    def remaining(self) -> float:
+        return max(0.0, self.at - time.monotonic())
 
 
-@dataclass(frozen=True)
-class Settings:
-    input_url: str
-    position: Position
-    output_bucket: str
-    output_key: str
-    region: str | None
+class S3:
+    """Signed requests to S3 objects without a service client (see the module's why)."""
+
+    def __init__(self, env=os.environ):
+        import botocore.session  # here, not at import: the backfill and the tests' parsers do not need it
+
+        session = botocore.session.Session()
+        self.credentials = session.get_credentials()
+        if self.credentials is None:
+            raise ThumbnailError("no AWS credentials (task role, or AWS_ACCESS_KEY_ID for local runs)")
+        self.region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1"
+        self.endpoint = (env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL") or "").rstrip("/")
+
+    def object_url(self, bucket: str, key: str) -> str:
+        path = quote(key, safe="/")  # '#', '?', '%' and spaces are part of a key, never URL syntax
+        if self.endpoint:
+            return f"{self.endpoint}/{bucket}/{path}"
+        if "." in bucket:  # a dotted name does not match the wildcard certificate of virtual hosts
+            return f"https://s3.{self.region}.amazonaws.com/{bucket}/{path}"
+        return f"https://{bucket}.s3.{self.region}.amazonaws.com/{path}"
+
+    def presign(self, method: str, bucket: str, key: str, expires_seconds: int, headers: dict | None = None) -> str:
+        from botocore.auth import S3SigV4QueryAuth
+        from botocore.awsrequest import AWSRequest
+
+        request = AWSRequest(method=method, url=self.object_url(bucket, key), headers=dict(headers or {}))
+        S3SigV4QueryAuth(self.credentials, "s3", self.region, expires=expires_seconds).add_auth(request)
+        return request.url
+
+    def readable_url(self, bucket: str, key: str, deadline: Deadline) -> str:
+        """A GET URL valid until after the deadline, which every read of this video ends by."""
+        return self.presign("GET", bucket, key, math.ceil(deadline.remaining()) + contract.PRESIGNED_URL_MARGIN_SECONDS)
+
+    def put_png(self, bucket: str, key: str, body: bytes, deadline: Deadline) -> None:
+        """One PUT: the thumbnail appears whole or not at all."""
+        headers = {"Content-Type": "image/png"}
+        url = self.presign("PUT", bucket, key, math.ceil(deadline.remaining()) + contract.PRESIGNED_URL_MARGIN_SECONDS,
+                           headers)
+        request = urllib.request.Request(url, data=body, method="PUT", headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=max(1.0, deadline.remaining())):
+                pass
+        except urllib.error.HTTPError as error:
+            raise ThumbnailError(f"could not upload s3://{bucket}/{key}: {error.code} {_s3_code(error)}") from None
+        except OSError as error:
+            raise ThumbnailError(f"could not upload s3://{bucket}/{key}: {error}") from None
 
 
-def parse_position(text: str) -> Position:
-    text = text.strip()
-    if _SECONDS.match(text):
-        return Position(seconds=float(text))
-    if match := _CLOCK.match(text):
-        hours, minutes, seconds = match.groups()
-        return Position(seconds=int(hours) * 3600 + int(minutes) * 60 + float(seconds))
-    if match := _PERCENT.match(text):
-        return Position(percent=float(match.group(1)))
-    raise ThumbnailError(
-        f"POSITION_TIME_DURATION {text!r} is not seconds, HH:MM:SS[.ms] or a percentage such as 50%"
-    )
+def _s3_code(error: urllib.error.HTTPError) -> str:
+    match = re.search(rb"<Code>([^<]+)</Code>", error.read() or b"")
+    return match.group(1).decode() if match else error.reason
 
 
-def parse_output_path(text: str) -> tuple[str, str]:
-    """`bucket/prefix` (the prefix may be empty) into (bucket, prefix)."""
-    bucket, _, prefix = text.strip().partition("/")
-    if not _BUCKET_NAME.match(bucket) or ".." in bucket:
-        raise ThumbnailError(f"OUTPUT_S3_PATH {text!r} is not bucket/prefix with a valid bucket name")
-    return bucket, prefix.strip("/")
+def _missing(shown_as: str, status: int) -> ThumbnailError:
+    if status == 403:
+        # Without s3:ListBucket on the key's prefix S3 answers 403 for a missing key too.
+        return ThumbnailError(f"input {shown_as} does not exist or this task may not read it (403)")
+    return ThumbnailError(f"input {shown_as} does not exist")
 
 
-def settings_from_env(env=os.environ) -> Settings:
-    def required(name: str) -> str:
-        value = env.get(name, "").strip()
-        if not value:
-            raise ThumbnailError(f"{name} is not set")
-        return value
+class RangeReader:
+    """Reads byte ranges of a URL in chunks of HEADER_CHUNK_BYTES, one request per chunk."""
 
-    input_url = required("INPUT_VIDEO_FILE_URL")
-    if urlsplit(input_url).scheme not in ("s3", "http", "https"):
-        raise ThumbnailError("INPUT_VIDEO_FILE_URL must be an s3:// or http(s):// URL")
-    position = parse_position(required("POSITION_TIME_DURATION"))
-    bucket, prefix = parse_output_path(required("OUTPUT_S3_PATH"))
-    file_name = required("OUTPUT_THUMBS_FILE_NAME")
-    if "/" in file_name or not file_name.lower().endswith(".png") or file_name.startswith("."):
-        raise ThumbnailError(f"OUTPUT_THUMBS_FILE_NAME {file_name!r} must be a plain file name ending in .png")
-    return Settings(
-        input_url=input_url,
-        position=position,
-        output_bucket=bucket,
-        output_key=f"{prefix}/{file_name}" if prefix else file_name,
-        region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION"),
-    )
+    def __init__(self, url: str, shown_as: str, deadline: Deadline):
+        self.url, self.shown_as, self.deadline = url, shown_as, deadline
+        self.start, self.chunk = -1, b""
+        self.requests = 0
+
+    def read(self, offset: int, length: int) -> bytes:
+        if not (self.start <= offset and offset + length <= self.start + len(self.chunk)):
+            self._fetch(offset)
+        return self.chunk[offset - self.start:offset - self.start + length]
+
+    def _fetch(self, offset: int) -> None:
+        request = urllib.request.Request(self.url, headers={"Range": f"bytes={offset}-{offset + HEADER_CHUNK_BYTES - 1}"})
+        self.requests += 1
+        try:
+            with urllib.request.urlopen(request, timeout=min(30.0, max(1.0, self.deadline.remaining()))) as response:
+                self.start, self.chunk = offset, response.read(HEADER_CHUNK_BYTES)
+        except urllib.error.HTTPError as error:
+            if error.code == 416:  # past the end of the object
+                self.start, self.chunk = offset, b""
+                return
+            if error.code in (403, 404):
+                raise _missing(self.shown_as, error.code) from None
+            raise ThumbnailError(f"could not read {self.shown_as}: {error.code} {_s3_code(error)}") from None
+        except OSError as error:
+            raise ThumbnailError(f"could not read {self.shown_as}: {error}") from None
+
+
+def mp4_duration(read) -> float | None:
+    """Seconds from the movie header of an MP4/MOV, reading top-level box headers only; None when this is no
+    MP4/MOV or the header has no duration (fragmented files)."""
+    offset = 0
+    for _ in range(64):
+        header = read(offset, 16)
+        if len(header) < 8:
+            return None
+        size, kind = struct.unpack(">I4s", header[:8])
+        header_size = 8
+        if size == 1 and len(header) == 16:
+            size, header_size = struct.unpack(">Q", header[8:16])[0], 16
+        if offset == 0 and kind not in MP4_FIRST_BOXES:
+            return None
+        if kind == b"moov":
+            return _mvhd_duration(read(offset + header_size, min(size - header_size, 4096)))
+        if size < header_size:  # 0: the box runs to the end, so there is no movie header after it
+            return None
+        offset += size
+    return None
+
+
+def _mvhd_duration(children: bytes) -> float | None:
+    position = 0
+    while position + 8 <= len(children):
+        size, kind = struct.unpack(">I4s", children[position:position + 8])
+        if kind == b"mvhd":
+            box = children[position:position + 40]
+            if len(box) < 28:
+                return None
+            if box[8] == 1 and len(box) >= 40:
+                timescale, duration = struct.unpack(">IQ", box[28:40])
+                unknown = 2 ** 64 - 1
+            else:
+                timescale, duration = struct.unpack(">II", box[20:28])
+                unknown = 2 ** 32 - 1
+            return duration / timescale if timescale and 0 < duration < unknown else None
+        if size < 8:
+            return None
+        position += size
+    return None
 
 
 def ffmpeg_binary(env=os.environ) -> str:
-    if configured := env.get("FFMPEG_BINARY"):
+    if configured := env.get(contract.ENV_FFMPEG):
         return configured
     if on_path := shutil.which("ffmpeg"):
         return on_path
     try:
         import imageio_ffmpeg  # local runs and tests only; the container image has the distribution's ffmpeg
     except ImportError:
-        raise ThumbnailError("no ffmpeg: set FFMPEG_BINARY or put ffmpeg on PATH") from None
+        raise ThumbnailError(f"no ffmpeg: set {contract.ENV_FFMPEG} or put ffmpeg on PATH") from None
     return imageio_ffmpeg.get_ffmpeg_exe()
 
 
-def readable_url(s3, input_url: str) -> str:
-    """The URL ffmpeg reads: a short-lived presigned GET for s3://, the URL itself for http(s)."""
-    parts = urlsplit(input_url)
-    if parts.scheme != "s3":
-        return input_url
-    bucket, key = parts.netloc, parts.path.lstrip("/")
-    if not bucket or not key:
-        raise ThumbnailError(f"INPUT_VIDEO_FILE_URL {input_url!r} is not s3://bucket/key")
-    try:
-        s3.head_object(Bucket=bucket, Key=key)
-    except ClientError as error:
-        code = error.response.get("Error", {}).get("Code", "")
-        if code in ("404", "NoSuchKey", "NotFound", "NoSuchBucket"):
-            raise ThumbnailError(f"input {input_url} does not exist") from None
-        if code in ("403", "AccessDenied"):
-            # Without s3:ListBucket (deliberately not granted) S3 answers 403 for a missing key too.
-            raise ThumbnailError(f"input {input_url} does not exist or this task may not read it (403)") from None
-        raise
-    return s3.generate_presigned_url(
-        "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=PRESIGNED_URL_TTL_SECONDS
-    )
-
-
 def _input_options() -> list[str]:
-    return [
-        "-protocol_whitelist", ALLOWED_PROTOCOLS,
-        "-format_whitelist", ALLOWED_DEMUXERS,
-        "-rw_timeout", str(NETWORK_TIMEOUT_MICROSECONDS),
-    ]
+    return ["-protocol_whitelist", ALLOWED_PROTOCOLS, "-format_whitelist", ALLOWED_DEMUXERS,
+            "-rw_timeout", str(NETWORK_TIMEOUT_MICROSECONDS)]
 
 
-def _ffmpeg_reason(stderr: str, url: str, shown_as: str) -> str:
-    """The most telling ffmpeg error line, with the (possibly presigned) URL replaced by the input's name."""
+def _ffmpeg_failure(stderr: str, url: str, shown_as: str) -> ThumbnailError:
+    """The most telling ffmpeg error, with the presigned URL replaced by the input's name."""
     lines = [line.strip() for line in stderr.replace(url, shown_as).splitlines() if line.strip()]
-    if any("not on whitelist" in line for line in lines):
-        return "its container is not one of mp4/mov, mkv/webm or avi"
-    for line in reversed(lines):
-        if "Error opening input:" in line or "Server returned" in line or "HTTP error" in line:
-            return line.split("] ", 1)[-1]
-    return lines[-1] if lines else "ffmpeg gave no reason"
+    text = "\n".join(lines)
+    if "404 Not Found" in text:
+        return _missing(shown_as, 404)
+    if "403 Forbidden" in text:
+        return _missing(shown_as, 403)
+    if "not on whitelist" in text:
+        return ThumbnailError(f"input {shown_as} is not a readable video: its container is not one of mp4/mov, "
+                              f"mkv/webm or avi")
+    if "matches no streams" in text:
+        return ThumbnailError(f"input {shown_as} has no video stream")
+    reason = next((line.split("] ", 1)[-1] for line in reversed(lines)
+                   if "Error opening input" in line or "Invalid data" in line or "Server returned" in line),
+                  lines[-1] if lines else "ffmpeg gave no reason")
+    return ThumbnailError(f"input {shown_as} is not a readable video: {reason}")
 
 
-def probe_duration(ffmpeg: str, url: str, shown_as: str) -> float | None:
-    """Open the input once with ffmpeg (no ffprobe needed) and return its duration; ThumbnailError if it is no video."""
-    result = subprocess.run(
-        [ffmpeg, "-hide_banner", "-nostdin", *_input_options(), "-i", url],
-        capture_output=True, text=True, errors="replace", timeout=FFMPEG_TIMEOUT_SECONDS,
-    )
-    # Without an output ffmpeg always exits non-zero; whether the input opened shows in its report.
+def _run(command: list[str], deadline: Deadline) -> subprocess.CompletedProcess:
+    try:
+        return subprocess.run(command, capture_output=True, text=True, errors="replace", timeout=deadline.remaining())
+    except subprocess.TimeoutExpired:
+        raise ThumbnailError(f"ffmpeg took longer than {contract.VIDEO_SECONDS_LIMIT} s") from None
+
+
+def probe_duration(ffmpeg: str, url: str, shown_as: str, deadline: Deadline) -> float | None:
+    """Open the input with ffmpeg alone (no output) and read the duration from its report."""
+    result = _run([ffmpeg, "-hide_banner", "-nostdin", *_input_options(), "-i", url], deadline)
     if "Input #0" not in result.stderr:
-        reason = _ffmpeg_reason(result.stderr, url, shown_as)
-        raise ThumbnailError(f"input {shown_as} is not a readable video: {reason}")
+        raise _ffmpeg_failure(result.stderr, url, shown_as)
     if not _VIDEO_STREAM.search(result.stderr):
         raise ThumbnailError(f"input {shown_as} has no video stream")
     match = _DURATION.search(result.stderr)
@@ -196,60 +257,76 @@ def probe_duration(ffmpeg: str, url: str, shown_as: str) -> float | None:
 
 def frame_command(ffmpeg: str, url: str, seconds: float, output: Path) -> list[str]:
     # -ss before -i seeks in the input (to the keyframe before the position, then decodes only up to it).
-    return [
-        ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error",
-        *_input_options(), "-ss", f"{seconds:.3f}", "-i", url,
-        "-map", "0:v:0", "-frames:v", "1", "-an", "-c:v", "png", "-f", "image2", "-update", "1", "-y", str(output),
-    ]
+    return [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", *_input_options(),
+            "-ss", f"{seconds:.3f}", "-i", url,
+            "-map", "0:v:0", "-frames:v", "1", "-an", "-c:v", "png", "-f", "image2", "-update", "1", "-y", str(output)]
 
 
-def extract_frame(ffmpeg: str, url: str, shown_as: str, seconds: float, output: Path) -> None:
-    result = subprocess.run(
-        frame_command(ffmpeg, url, seconds, output),
-        capture_output=True, text=True, errors="replace", timeout=FFMPEG_TIMEOUT_SECONDS,
-    )
-    if result.returncode != 0:
-        reason = _ffmpeg_reason(result.stderr, url, shown_as)
-        raise ThumbnailError(f"ffmpeg could not read a frame of {shown_as}: {reason}")
-    if not output.exists() or output.stat().st_size == 0:
-        raise ThumbnailError(f"position {seconds:.3f}s is past the last frame of {shown_as}")
+def seconds_into(settings: Settings, ffmpeg: str, url: str, shown_as: str, deadline: Deadline) -> float:
+    position = settings.position
+    if position.percent is None:
+        return position.seconds
+    duration = mp4_duration(RangeReader(url, shown_as, deadline).read)
+    if duration is None:
+        duration = probe_duration(ffmpeg, url, shown_as, deadline)
+    if duration is None:
+        raise ThumbnailError(f"position {position} needs the duration of {shown_as}, which is unknown")
+    return duration * position.percent / 100
 
 
-def make_thumbnail(settings: Settings, env=os.environ) -> str:
-    """Write the thumbnail and return its s3:// URI. Raises ThumbnailError with the reason it cannot."""
-    # botocore without boto3: nothing here needs boto3's extra layers, and the task starts ~0.1 s sooner.
-    s3 = botocore.session.get_session().create_client(
-        "s3", region_name=settings.region, config=Config(signature_version="s3v4")
-    )
-    ffmpeg = ffmpeg_binary(env)
-    url = readable_url(s3, settings.input_url)
-    duration = probe_duration(ffmpeg, url, settings.input_url)
-    seconds = settings.position.resolve(duration)
-    if duration is not None and seconds >= duration:
-        raise ThumbnailError(
-            f"position {settings.position} ({seconds:.3f}s) is past the end of {settings.input_url} "
-            f"({duration:.3f}s long)"
-        )
+def make_thumbnail(settings: Settings, s3: S3, ffmpeg: str, key: str) -> str:
+    """Write the thumbnail of ``key`` and return its s3:// URI; ThumbnailError with the reason it cannot."""
+    shown_as = f"s3://{settings.bucket}/{key}"
+    deadline = Deadline.after(contract.VIDEO_SECONDS_LIMIT)
+    url = s3.readable_url(settings.bucket, key, deadline)
+    seconds = seconds_into(settings, ffmpeg, url, shown_as, deadline)
     with tempfile.TemporaryDirectory(prefix="thumbnail-") as workdir:
         frame = Path(workdir) / "frame.png"
-        extract_frame(ffmpeg, url, settings.input_url, seconds, frame)
+        result = _run(frame_command(ffmpeg, url, seconds, frame), deadline)
+        if result.returncode != 0:
+            raise _ffmpeg_failure(result.stderr, url, shown_as)
+        if not frame.exists() or frame.stat().st_size == 0:
+            raise ThumbnailError(f"position {settings.position} ({seconds:.3f}s) is past the end of {shown_as}")
+        output = settings.thumbnail_key_of(key)
+        s3.put_png(settings.bucket, output, frame.read_bytes(), deadline)
+    return f"s3://{settings.bucket}/{output}"
+
+
+def backfill(settings: Settings, s3: S3, ffmpeg: str) -> int:
+    """Thumbnails of the videos under the prefix that have none; the exit status says whether any failed."""
+    import botocore.session
+
+    client = botocore.session.get_session().create_client("s3", region_name=s3.region)
+    pages = client.get_paginator("list_objects_v2")
+
+    def keys(prefix: str) -> list[str]:
+        return [item["Key"] for page in pages.paginate(Bucket=settings.bucket, Prefix=prefix)
+                for item in page.get("Contents", [])]
+
+    existing = set(keys(settings.thumbnail_prefix))
+    missing = [key for key in keys(settings.video_prefix) if key.lower().endswith(settings.video_suffixes)
+               and settings.thumbnail_key_of(key) not in existing]
+    chosen, failed = missing[:settings.backfill_limit], 0
+    for key in chosen:
         try:
-            # One PUT: the thumbnail appears whole or not at all.
-            s3.put_object(
-                Bucket=settings.output_bucket, Key=settings.output_key, Body=frame.read_bytes(), ContentType="image/png"
-            )
-        except (ClientError, BotoCoreError) as error:
-            raise ThumbnailError(
-                f"could not upload s3://{settings.output_bucket}/{settings.output_key}: {error}"
-            ) from None
-    return f"s3://{settings.output_bucket}/{settings.output_key}"
+            print(f"thumbnail: wrote {make_thumbnail(settings, s3, ffmpeg, key)}", flush=True)
+        except ThumbnailError as error:
+            failed += 1
+            print(f"thumbnail: error: {error}", file=sys.stderr, flush=True)
+    print(f"thumbnail: backfill of s3://{settings.bucket}/{settings.video_prefix}: {len(missing)} without a "
+          f"thumbnail, {len(chosen) - failed} made, {failed} failed, {len(missing) - len(chosen)} left for the "
+          f"next run")
+    return 1 if failed else 0
 
 
 def main(env=os.environ) -> int:
     try:
-        settings = settings_from_env(env)
-        written = make_thumbnail(settings, env)
-    except ThumbnailError as error:
+        settings = Settings.from_env(env)
+        s3, ffmpeg = S3(env), ffmpeg_binary(env)
+        if settings.key is None:
+            return backfill(settings, s3, ffmpeg)
+        written = make_thumbnail(settings, s3, ffmpeg, settings.key)
+    except (ThumbnailError, PositionError, ValueError) as error:
         print(f"thumbnail: error: {error}", file=sys.stderr)
         return 1
     print(f"thumbnail: wrote {written}")

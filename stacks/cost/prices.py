@@ -26,11 +26,14 @@ USAGE_KEYS: dict[str, str] = {
     "s3_put_requests": "PUT/COPY/POST/LIST requests to each S3 bucket a month",
     "s3_get_requests": "GET and other read requests to each S3 bucket a month",
     "sqs_requests": "requests to each SQS queue a month",
+    "schedule_invocations": "invocations of each EventBridge Scheduler schedule a month (cron expressions the "
+                            "estimator cannot count)",
     "sns_publishes": "publishes to each SNS topic a month",
     "ecr_storage_gb": "GB of images stored in each ECR repository",
     "secret_api_calls": "API calls to each Secrets Manager secret a month",
     "kms_requests": "requests to each KMS key a month",
     "cognito_mau": "monthly active users of each Cognito user pool",
+    "m2m_token_requests": "client-credentials token requests of each Cognito machine client a month",
     "function_invocations": "invocations of each Google Cloud function a month",
     "vision_units": "Cloud Vision label-detection units (images) a month",
     "gcs_storage_gb": "GB stored in each Cloud Storage bucket (monthly average)",
@@ -38,11 +41,20 @@ USAGE_KEYS: dict[str, str] = {
     "cloudfront_requests": "requests to each CloudFront distribution a month (each runs its viewer functions once)",
     "cloudfront_gb": "GB each CloudFront distribution sends to viewers a month",
     "log_delivery_gb": "GB of logs each vended-log delivery (CloudFront access logs) writes a month",
+    "codebuild_minutes": "build minutes of each CodeBuild project that no schedule starts, a month",
+    "package_storage_gb": "GB stored in each CodeArtifact repository (monthly average)",
+    "package_requests": "requests to each CodeArtifact repository a month (publishes, pip installs)",
+    "workflow_executions": "executions of each Step Functions state machine a month (one image = one execution "
+                           "of the image processor)",
+    "custom_events": "custom (non-AWS) events each EventBridge rule receives a month",
+    "custom_metrics": "custom metrics (EMF) a dashboard's searches find, such as one per refusal reason",
 }
 ASSUMPTIONS: dict[str, tuple[float, str]] = {
     "task_seconds": (60, "average run time of an on-demand task, seconds (billed for at least 60)"),
     "lambda_duration_ms": (200, "average duration of a Lambda invocation, ms"),
     "function_duration_ms": (1000, "average duration of a Google Cloud function invocation, ms"),
+    "build_minutes": (2, "billed minutes of a scheduled CodeBuild run (rounded up; the stub build takes about one)"),
+    "map_items": (10, "items a Step Functions Map state iterates over per execution"),
 }
 
 

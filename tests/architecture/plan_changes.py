@@ -65,6 +65,87 @@ INTENDED: tuple[Intended, ...] = (
              "alarms: the proxy reads the alerts stack's topic_arn"),
     Intended("*-label-proxy", "*aws:cloudwatch/metricAlarm:MetricAlarm::*-label-proxy-[e5t]*", "added",
              "alarms: the proxy Lambda's errors and throttles and the HTTP API's 5xx notify the topic"),
+    *(Intended("*-tom-thumb", f"urn:pulumi:*-tom-thumb::cloud-patterns::{urn}", path, reason) for urn, path, reason in (
+        ("pulumi:pulumi:StackReference::alerts-stack", "added",
+         "alarms: the stack reads the alerts stack's topic_arn"),
+        ("cloud-patterns:lambda:LambdaFunction$aws:cloudwatch/metricAlarm:MetricAlarm::*-tom-thumb-invoker-"
+         "[et]*[sr]", "added", "alarms: the invoker's errors and throttles notify the topic"),
+        ("cloud-patterns:patterns:ContainerOnDemand$aws:cloudwatch/metricAlarm:MetricAlarm::"
+         "*-tom-thumb-invoker-failures-not-empty", "added", "hardening: an alarm on the dead-letter queue's depth"),
+        ("cloud-patterns:patterns:ContainerOnDemand$aws:cloudwatch/eventRule:EventRule::*-tom-thumb-failed-tasks",
+         "added", "hardening: a task stopped with a non-zero exit notifies the topic"),
+        ("aws:cloudwatch/eventRule:EventRule$aws:cloudwatch/eventTarget:EventTarget::*-tom-thumb-failed-tasks",
+         "added", "hardening: the failed-task rule's target is the topic"),
+        ("cloud-patterns:patterns:ContainerOnDemand$aws:scheduler/scheduleGroup:ScheduleGroup::"
+         "*-tom-thumb-schedules", "added", "events: the nightly backfill's schedule group (pins the role's trust)"),
+        ("cloud-patterns:patterns:ContainerOnDemand$aws:scheduler/schedule:Schedule::*-tom-thumb-backfill", "added",
+         "events: the nightly backfill schedule runs the task directly"),
+        ("cloud-patterns:patterns:ContainerOnDemand$aws:iam/role:Role::*-tom-thumb-scheduler", "added",
+         "events: the role the schedule starts the task with"),
+        ("aws:iam/role:Role$aws:iam/rolePolicy:RolePolicy::*-tom-thumb-scheduler-policy", "added",
+         "events: RunTask on the family, PassRole on its roles, SendMessage to the dead-letter queue"),
+        ("aws:iam/role:Role$aws:iam/rolePolicy:RolePolicy::*-tom-thumb-invoker-role-policy", "inputs.policy",
+         "architecture: generic statement ids (RunTasks), written once for every starter"),
+        ("aws:iam/role:Role$aws:iam/rolePolicy:RolePolicy::*-tom-thumb-thumbnail-task-policy", "inputs.policy",
+         "architecture and events: generic statement ids; backfill may list the video and thumbnail prefixes"),
+        ("cloud-patterns:containers:ContainerImage$docker-build:index:Image::*-tom-thumb-thumbnail", "inputs.tags",
+         "the worker's sources changed (bucket and key apart, faster, backfill): a new image tag"),
+        ("cloud-patterns:containers:FargateTask$aws:ecs/taskDefinition:TaskDefinition::*-tom-thumb-thumbnail",
+         "inputs.containerDefinitions", "hardening and architecture: the container gets the bucket, prefixes "
+         "and position from the task definition; each start passes only the key"),
+        ("cloud-patterns:lambda:LambdaFunction$aws:lambda/function:Function::*-tom-thumb-invoker",
+         "inputs.[cde][eno]*", "architecture and hardening: the generic invoker (code, description and variables "
+         "from its contract; RunTask's network configuration as JSON, no ENABLED/DISABLED round trip)"),
+        ("cloud-patterns:patterns:ContainerOnDemand$aws:ec2/securityGroup:SecurityGroup::*-tom-thumb-tasks",
+         "inputs.[ei]*gress", "hardening: rule resources only, no inline egress=[]/ingress=[] that fights them"),
+        ("cloud-patterns:patterns:ContainerOnDemand$aws:s3/bucketNotification:BucketNotification::"
+         "*-tom-thumb-uploads", "inputs.lambdaFunctions", "architecture: generic notification ids"),
+    )),
+    Intended("*-tom-thumb", "", "outputs.backfill_schedule", "events: the backfill schedule's name"),
+    # Bean Counter (issues 13, 23, 26)
+    Intended("*-bean-counter", "*::pulumi:pulumi:StackReference::alerts-stack", "added",
+             "alarms: the stack reads the alerts stack for the topic its alarms notify"),
+    Intended("*-bean-counter", "*$aws:cloudwatch/metricAlarm:MetricAlarm::*-bean-counter-*", "added",
+             "alarms: the load balancer's 5xx, response-time and unhealthy-target alarms, the service's running-tasks "
+             "alarm and the CPU anomaly-detection alarm, all on the alerts topic"),
+    Intended("*-bean-counter", "*:EventRule::*-bean-counter-failed-tasks", "added",
+             "alarms: a task that stops with a container exited non-zero notifies the alerts topic"),
+    Intended("*-bean-counter", "*$aws:cloudwatch/eventTarget:EventTarget::*-bean-counter-failed-tasks", "added",
+             "alarms: the failed-task rule's target, the alerts topic"),
+    Intended("*-bean-counter", "*$docker-build:index:Image::*-bean-counter", "inputs.tags",
+             "the image's sources changed (detector, hostile-image limits, the page): the tag is their hash"),
+    Intended("*-bean-counter", "*$aws:ecs/taskDefinition:TaskDefinition::*-bean-counter", "inputs.containerDefinitions",
+             "the container runs the new image (its digest); command, port, environment and health check unchanged"),
+    Intended("*", "*docker-build:index:Image::*", "inputs.tags",
+             "hardening: base images pinned by digest; the Dockerfiles changed, so every image's source tag did"),
+    Intended("*", "*aws:ecs/taskDefinition:TaskDefinition::*", "inputs.containerDefinitions",
+             "hardening: the task definitions run the rebuilt images (new digests)"),
+    # auth-sidecar: hardening (issue 16), the decision cache and metrics (15, 23), the alarms (23).
+    Intended("*-auth-sidecar", "*ContainerImage$docker-build:index:Image::*-auth-*", "inputs.tags",
+             "new sources, so new image tags: the three contracts, the sidecar's checks (email_verified, hd), "
+             "decision and key caches, EMF metrics and waitress, nginx on Debian with the HMAC-keyed decision cache"),
+    Intended("*-auth-sidecar", "*FargateTask$aws:ecs/taskDefinition:TaskDefinition::*-auth-sidecar",
+             "inputs.containerDefinitions", "the new images, and the sidecar's decision cache, key cache and "
+             "metrics service in its environment"),
+    Intended("*-auth-sidecar", "*CognitoFront$aws:cognito/userPoolClient:UserPoolClient::*-auth", "inputs.readAttributes",
+             "hardening: the app client reads only the claims the sidecar checks"),
+    Intended("*-auth-sidecar", "*CognitoFront$aws:cognito/userPoolClient:UserPoolClient::*-auth",
+             "inputs.writeAttributes", "hardening: users may write profile attributes only, never their own e-mail"),
+    Intended("*-auth-sidecar", "*CognitoFront$aws:ec2/securityGroup:SecurityGroup::*-auth-sign-in", "inputs.*gress",
+             "hardening: rule resources only (inline egress=[] and a rule resource overwrite each other)"),
+    Intended("*-auth-sidecar", "*::pulumi:pulumi:StackReference::alerts-stack", "added",
+             "operations: the stack reads the environment's alarm topic"),
+    Intended("*-auth-sidecar", "*WebLoadBalancer$aws:cloudwatch/metricAlarm:MetricAlarm::*-auth-*", "added",
+             "operations: the load balancer's 5xx, response-time and unhealthy-target alarms"),
+    Intended("*-auth-sidecar", "*FargateService$aws:cloudwatch/metricAlarm:MetricAlarm::*-auth-sidecar-running-tasks",
+             "added", "operations: fewer tasks running than the minimum"),
+    Intended("*-auth-sidecar", "*SidecarAssembly$aws:cloudwatch/eventRule:EventRule::*-auth-sidecar-failed-tasks",
+             "added", "operations: tasks that stop with a container exited non-zero notify the topic"),
+    Intended("*-auth-sidecar", "*EventRule$aws:cloudwatch/eventTarget:EventTarget::*-auth-sidecar-failed-tasks",
+             "added", "operations: the failed-task rule's target, the topic"),
+    # operations (issue 23)
+    Intended("*", "", "outputs.dashboard_widgets", "operations: every pattern stack exports its alarms' (and the "
+                                                    "auth sidecar its metrics') widgets for the environment dashboard"),
 )
 
 

@@ -3,11 +3,24 @@
 from __future__ import annotations
 
 import io
+import os
+import re
+import signal
 import struct
+import subprocess
+import sys
+import threading
+import time
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
+import requests
+import yaml
 from PIL import Image
 
 from benchmarks.coin_renders import Scene, render_scene
@@ -55,21 +68,27 @@ def uncalibratable_jpeg() -> bytes:
                         diameters_mm={"penny": 36.0}).encode("jpeg", quality=90)
 
 
-def png_bomb(width: int = 12_000, height: int = 12_000) -> bytes:
-    """A real decompression bomb: a grey PNG of width x height zero pixels, about 100 kB on disk."""
-    compressor = zlib.compressobj(9)
-    row = b"\x00" * (width + 1)  # filter byte + pixels
-    chunks = []
-    for _ in range(height):
-        chunks.append(compressor.compress(row))
-    chunks.append(compressor.flush())
-    idat = b"".join(chunks)
+def png_bomb(width: int = 12_000, height: int = 12_000, bit_depth: int = 8, colour_type: int = 0) -> bytes:
+    """A real decompression bomb: a valid PNG of width x height zero pixels, a few hundred kB on disk.
+    ``colour_type`` 0 is grey, 6 RGBA. Its zlib stream is one fully flushed row repeated (a full flush
+    makes each row's deflate output the same bytes), so building it costs nothing."""
+    channels = {0: 1, 2: 3, 4: 2, 6: 4}[colour_type]
+    row_bytes = 1 + width * channels * bit_depth // 8  # filter byte + samples
+    deflate = zlib.compressobj(9, zlib.DEFLATED, -15)
+    row = deflate.compress(b"\x00" * row_bytes) + deflate.flush(zlib.Z_FULL_FLUSH)
+    adler = ((row_bytes * height) % 65521) << 16 | 1  # Adler-32 of that many zero bytes
+    idat = b"\x78\xda" + row * height + deflate.flush(zlib.Z_FINISH) + struct.pack(">I", adler)
 
     def chunk(kind: bytes, payload: bytes) -> bytes:
         return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
 
-    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)  # 8-bit greyscale
+    header = struct.pack(">IIBBBBB", width, height, bit_depth, colour_type, 0, 0, 0)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+
+
+def rgba16_bomb() -> bytes:
+    """The file of the review: a 7071x7071 16-bit RGBA PNG (under 50 megapixels; 400 MB of samples)."""
+    return png_bomb(7071, 7071, bit_depth=16, colour_type=6)
 
 
 def jpeg_claiming_size(width: int, height: int) -> bytes:
@@ -86,3 +105,78 @@ def encode_png(image_bgr: np.ndarray, **save_args) -> bytes:
     out = io.BytesIO()
     Image.fromarray(image_bgr[..., ::-1]).save(out, "PNG", **save_args)
     return out.getvalue()
+
+
+# --- real photos ------------------------------------------------------------------------------------
+
+PHOTOS = Path(__file__).parent / "photos"
+LABELS = yaml.safe_load((PHOTOS / "labels.yaml").read_text())
+
+
+def photo_bytes(name: str) -> bytes:
+    return (PHOTOS / name).read_bytes()
+
+
+# --- the real server --------------------------------------------------------------------------------
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class Service:
+    url: str
+    process: subprocess.Popen
+    log: list[str] = field(default_factory=list)
+
+    def worker_pids(self) -> list[int]:
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()
+        return [int(pid) for pid in children]
+
+    def peak_memory_mb(self) -> float:
+        """The largest peak resident memory (VmHWM) of the server's worker processes so far."""
+        peaks = []
+        for pid in self.worker_pids():
+            status = Path(f"/proc/{pid}/status").read_text()
+            peaks.append(int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) / 1024)
+        return max(peaks)
+
+
+@contextmanager
+def running_service(env: dict[str, str] | None = None, workers: int = 1) -> Iterator[Service]:
+    """``python -m runtime.bean_counter`` (gunicorn) on 127.0.0.1, a free port, until the block ends."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "runtime.bean_counter", "--host", "127.0.0.1", "--port", "0", "--workers", str(workers)],
+        cwd=REPO, env={**os.environ, **(env or {})}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    log: list[str] = []
+    listening = threading.Event()
+    address: dict[str, str] = {}
+
+    def read_log():
+        for line in process.stdout:
+            log.append(line)
+            found = re.search(r"Listening at: (http://127\.0\.0\.1:\d+)", line)
+            if found:
+                address["url"] = found.group(1)
+                listening.set()
+
+    threading.Thread(target=read_log, daemon=True).start()
+    try:
+        assert listening.wait(60), "server did not start:\n" + "".join(log)
+        url = address["url"]
+        deadline = time.monotonic() + 60
+        while True:  # the workers boot after the socket is bound
+            try:
+                if requests.get(f"{url}/healthz", timeout=5).status_code == 200:
+                    break
+            except requests.RequestException:  # not accepting yet, or a worker still loading
+                pass
+            assert time.monotonic() < deadline, "server never became healthy:\n" + "".join(log)
+            time.sleep(0.2)
+        yield Service(url, process, log)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import math
 
 import boto3
+import cv2
 import numpy as np
 import pytest
 from moto import mock_aws
 
-from runtime.bean_counter.app import Settings, create_app
+from runtime.bean_counter.app import create_app
+from runtime.bean_counter.contract import Settings
 from tests.bean_counter.bean_counter_support import (
     blank_paper_jpeg,
     encode_png,
     jpeg_claiming_size,
     phone_jpeg,
     phone_scene,
+    photo_bytes,
     png_bomb,
     scene,
     uncalibratable_jpeg,
@@ -53,13 +57,9 @@ def assert_coins_match(body, photo, scale: float = 1.0, tolerance: float = 0.25)
         assert near[0]["diameter_px"] == pytest.approx(truth.diameter_px * scale, rel=0.06)
 
 
-def test_usage_page(client):
-    response = client.get("/")
-    assert response.status_code == 200
-    assert response.mimetype == "text/html"
-    page = response.get_data(as_text=True)
-    assert "POST" not in page or "/count" in page
-    assert "/count" in page and "/countme/" in page and "quarter" in page
+def test_page_tells_how_to_use_the_api(client):
+    page = client.get("/").get_data(as_text=True)
+    assert "/count" in page and "/countme/" in page and "annotate=1" in page
 
 
 def test_health(client):
@@ -194,3 +194,53 @@ def test_countme_key_too_long_is_400(bucket_client):
 
 def test_countme_without_a_bucket_is_503(client):
     assert_error(client.get("/countme/anything.jpg"), 503, "no bucket configured")
+
+
+# --- annotate, the page ------------------------------------------------------------------------------
+
+def test_annotate_returns_the_photo_with_each_coin_circled_at_most_1600_px(client):
+    data = photo_bytes("63_cents.jpg")
+    plain = post(client, data).get_json()
+    response = client.post("/count?annotate=1", data=data, content_type="image/jpeg")
+    assert response.status_code == 200 and response.mimetype == "image/png"
+    assert response.headers["X-Coin-Total"] == "0.63"
+    annotated = cv2.imdecode(np.frombuffer(response.data, np.uint8), cv2.IMREAD_COLOR)
+    assert annotated.shape[:2] == (1600, 1200)  # the 3024x4032 photo, long side 1600
+    scale = 1600 / 4032
+    original = cv2.resize(cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR), (1200, 1600),
+                          interpolation=cv2.INTER_AREA)
+    changed = np.abs(annotated.astype(int) - original.astype(int)).max(axis=2) > 60
+    for coin in plain["coins"]:  # a circle drawn on each coin's fitted outline
+        x, y, r = (v * scale for v in (*coin["center"], coin["diameter_px"] / 2))
+        theta = np.linspace(0, 2 * np.pi, 72, endpoint=False)
+        ring = changed[np.round(y + r * np.sin(theta)).astype(int), np.round(x + r * np.cos(theta)).astype(int)]
+        assert ring.mean() > 0.8, coin
+    assert changed.mean() < 0.1  # and little else
+
+
+def test_annotate_with_accept_json_carries_the_image_in_the_answer(client):
+    response = client.post("/count?annotate=1", data=photo_bytes("82_cents.jpg"), content_type="image/jpeg",
+                           headers={"Accept": "application/json"})
+    body = response.get_json()
+    assert body["total"] == 0.82 and len(body["coins"]) == 8
+    prefix = "data:image/png;base64,"
+    assert body["annotated_image"].startswith(prefix)
+    image = cv2.imdecode(np.frombuffer(base64.b64decode(body["annotated_image"][len(prefix):]), np.uint8),
+                         cv2.IMREAD_COLOR)
+    assert image.shape[:2] == (175, 288)  # small photos keep their size
+
+
+def test_annotate_takes_only_0_or_1(client):
+    assert_error(client.post("/count?annotate=maybe", data=photo_bytes("82_cents.jpg")), 400, "annotate must be")
+
+
+def test_page_and_its_assets_are_served_with_a_strict_content_security_policy(client):
+    page = client.get("/")
+    assert page.status_code == 200 and page.mimetype == "text/html"
+    policy = page.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy
+    assert page.headers["X-Content-Type-Options"] == "nosniff"
+    for asset, kind in (("page.js", "javascript"), ("page.css", "text/css")):
+        response = client.get(f"/page/{asset}")
+        assert response.status_code == 200 and kind in response.mimetype
+    assert_error(client.get("/page/../app.py"), 404, "not found")

@@ -9,8 +9,14 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
-from runtime.bean_counter.images import ImageRejected, decode_upright, read_header
-from tests.bean_counter.bean_counter_support import encode_png, jpeg_claiming_size, png_bomb
+from runtime.bean_counter.images import ImageRejected, decode_upright, jpeg_is_complete, read_header
+from tests.bean_counter.bean_counter_support import (
+    encode_png,
+    jpeg_claiming_size,
+    png_bomb,
+    rgba16_bomb,
+    scene,
+)
 
 
 def _asymmetric_image() -> np.ndarray:
@@ -97,11 +103,61 @@ def test_other_image_formats_are_unsupported():
 
 def test_png_decompression_bomb_is_refused_from_its_header():
     bomb = png_bomb()
-    assert len(bomb) < 300_000  # tiny on the wire, 144 megapixels inside
+    assert len(bomb) < 600_000  # small on the wire, 144 megapixels inside
     with pytest.raises(ImageRejected) as caught:
         read_header(bomb)
     assert caught.value.status == 413
     assert "pixels" in caught.value.message
+
+
+def test_sixteen_bit_rgba_bomb_under_the_pixel_limit_is_refused_by_the_memory_budget():
+    bomb = rgba16_bomb()
+    header = read_header(bomb)  # 49,999,041 pixels: within the pixel limit
+    assert (header.channels, header.bytes_per_sample) == (4, 2)
+    assert header.decoded_bytes() == 7071 * 7071 * (2 * 4 * 2 + 3)
+    with pytest.raises(ImageRejected) as caught:
+        decode_upright(bomb, budget_mb=256)
+    assert caught.value.status == 413
+    assert "decodes to 905 MB, over the budget of 256 MB" in caught.value.message
+
+
+def test_a_large_jpeg_is_decoded_reduced_enough_to_fit_the_budget():
+    upright = np.full((3000, 4000, 3), 200, np.uint8)
+    ok, data = cv2.imencode(".jpg", upright)
+    # 12 MP at 1/2 scale peaks at 2 x 2000x1500x3 = 17 MB; a 10 MB budget needs 1/4 scale
+    assert decode_upright(data.tobytes(), budget_mb=256).scale == pytest.approx(0.5)
+    assert decode_upright(data.tobytes(), budget_mb=10).scale == pytest.approx(0.25)
+
+
+def test_a_png_within_the_budget_is_made_8_bit_and_reduced_before_the_detector_sees_it():
+    rgba16 = np.zeros((4400, 300, 4), np.uint16)
+    rgba16[..., :3] = 40000
+    rgba16[:, 150:, 3] = 65535  # right half opaque, left half transparent
+    ok, data = cv2.imencode(".png", rgba16)
+    decoded = decode_upright(data.tobytes())
+    assert decoded.pixels.dtype == np.uint8
+    assert decoded.pixels.shape == (2200, 150, 3)  # halved: the long side stays at least 2000
+    assert decoded.scale == pytest.approx(0.5)
+    assert tuple(decoded.pixels[1000, 10]) == (255, 255, 255)
+    assert tuple(decoded.pixels[1000, 140]) == (40000 >> 8,) * 3
+
+
+def test_alpha_is_blended_in_integers_and_rounded():
+    out = io.BytesIO()
+    Image.new("RGBA", (4, 4), (0, 100, 255, 128)).save(out, "PNG")  # half transparent
+    pixels = decode_upright(out.getvalue()).pixels
+    expected = [(c * 128 + 255 * 127 + 127) // 255 for c in (0, 100, 255)]  # RGB onto white
+    assert tuple(pixels[0, 0]) == tuple(reversed(expected))
+
+
+def test_truncated_jpeg_is_refused_not_counted_half_grey():
+    data = scene(1000, 1024, 768).encode("jpeg")
+    for cut in (len(data) // 2, len(data) - 3):
+        with pytest.raises(ImageRejected) as caught:
+            decode_upright(data[:cut])
+        assert caught.value.status == 422
+        assert "truncated" in caught.value.message
+    assert jpeg_is_complete(data)
 
 
 @pytest.mark.parametrize("width,height", [(9000, 9000), (65000, 65000)])

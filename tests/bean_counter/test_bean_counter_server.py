@@ -3,23 +3,13 @@ reading its bucket from a real S3 API (moto's server) through AWS_ENDPOINT_URL."
 
 from __future__ import annotations
 
-import os
-import re
-import signal
-import subprocess
-import sys
-import threading
-import time
-from pathlib import Path
-
 import boto3
 import pytest
 import requests
 from moto.server import ThreadedMotoServer
 
-from tests.bean_counter.bean_counter_support import scene
+from tests.bean_counter.bean_counter_support import running_service, scene
 
-REPO = Path(__file__).resolve().parents[2]
 BUCKET = "bean-counter-server-test"
 
 
@@ -34,51 +24,10 @@ def s3_endpoint():
 
 @pytest.fixture(scope="module")
 def service(s3_endpoint):
-    env = {
-        **os.environ,
-        "BUCKET": BUCKET,
-        "AWS_ENDPOINT_URL": s3_endpoint,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "runtime.bean_counter", "--host", "127.0.0.1", "--port", "0", "--workers", "2"],
-        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
-    log_lines: list[str] = []
-    listening = threading.Event()
-    address: dict[str, str] = {}
-
-    def read_log():
-        for line in process.stdout:
-            log_lines.append(line)
-            found = re.search(r"Listening at: (http://127\.0\.0\.1:\d+)", line)
-            if found:
-                address["url"] = found.group(1)
-                listening.set()
-
-    threading.Thread(target=read_log, daemon=True).start()
-    try:
-        assert listening.wait(30), "server did not start:\n" + "".join(log_lines)
-        url = address["url"]
-        deadline = time.monotonic() + 30
-        while True:  # the workers boot after the socket is bound
-            try:
-                if requests.get(f"{url}/healthz", timeout=2).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            assert time.monotonic() < deadline, "server never became healthy:\n" + "".join(log_lines)
-            time.sleep(0.2)
-        yield url, log_lines
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    env = {"BUCKET": BUCKET, "AWS_ENDPOINT_URL": s3_endpoint, "AWS_ACCESS_KEY_ID": "testing",
+           "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
+    with running_service(env, workers=2) as running:
+        yield running.url, running.log
 
 
 def test_server_counts_a_posted_photo(service):

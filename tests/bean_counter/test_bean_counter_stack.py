@@ -10,9 +10,9 @@ import pytest
 
 from components.scaling_container import ScalingContainerArgs
 from components.validation import InvalidArgument
-from programs.common import ConfigError
 from planning.offline import RecordingMonitor
-from tests.conftest import run_program
+from programs.common import ConfigError
+from tests.conftest import run_components, run_program
 
 CERT = "arn:aws:acm:us-east-1:123456789012:certificate/3c9e1f47-2b6d-4a85-9e07-5f1d8c2a6b34"
 SEED = {"bean_counter": {}}  # the seed's numbers are the defaults: 2 tasks, 0.25 vCPU, 1 GB, 2-4, CPU 75 %
@@ -34,19 +34,25 @@ class IgnoreChangesMonitor(RecordingMonitor):
         return super().RegisterResource(request)
 
 
-def plan_stack(network_outputs, config, monitor=None):
-    return run_program("bean-counter", config, upstream={"network": "test-network"},
-                       upstream_outputs=network_outputs, short_name="bean-counter", monitor=monitor)
+@pytest.fixture(scope="module")
+def upstream_outputs(network_outputs):
+    alerts = run_program("alerts", {"alerts": {"emails": ["ops@example.com"]}})
+    return {**network_outputs, "test-alerts": alerts.outputs}
+
+
+def plan_stack(upstream_outputs, config, monitor=None):
+    return run_program("bean-counter", config, upstream={"network": "test-network", "alerts": "test-alerts"},
+                       upstream_outputs=upstream_outputs, short_name="bean-counter", monitor=monitor)
 
 
 @pytest.fixture(scope="module")
-def seed_plan(network_outputs):
-    return plan_stack(network_outputs, SEED)
+def seed_plan(upstream_outputs):
+    return plan_stack(upstream_outputs, SEED)
 
 
 @pytest.fixture(scope="module")
-def prod_plan(network_outputs):
-    return plan_stack(network_outputs, PROD_LIKE)
+def prod_plan(upstream_outputs):
+    return plan_stack(upstream_outputs, PROD_LIKE)
 
 
 def only(plan, token):
@@ -110,9 +116,9 @@ def _arn_suffix(target_group) -> str:
     return f"targetgroup/{group}/{digest('tg', target_group.name, length=16)}"
 
 
-def test_deploys_leave_the_scaled_desired_count_alone(network_outputs):
+def test_deploys_leave_the_scaled_desired_count_alone(upstream_outputs):
     monitor = IgnoreChangesMonitor()
-    plan_stack(network_outputs, SEED, monitor)
+    plan_stack(upstream_outputs, SEED, monitor)
     assert monitor.ignore_changes["aws:ecs/service:Service::test-bean-counter"] == ["desiredCount"]
     assert monitor.ignore_changes["aws:appautoscaling/target:Target::test-bean-counter"] == []
 
@@ -171,9 +177,21 @@ def test_load_balancer_and_tasks_use_the_networks_groups(seed_plan, network_outp
                                          "containerName": "app", "containerPort": network["app_port"]}]
 
 
-def test_a_container_port_the_app_group_does_not_admit_is_refused(network_outputs):
-    with pytest.raises(ConfigError, match="container_port: 9000 is not allowed; allowed: 8080,"):
-        plan_stack(network_outputs, {"bean_counter": {"container_port": 9000}})
+def test_a_container_port_the_app_group_does_not_admit_is_refused_before_any_resource(upstream_outputs):
+    monitor = RecordingMonitor(None)
+    with pytest.raises(ConfigError, match="bean_counter.container_port: 9000 is not allowed; allowed: 8080,"):
+        plan_stack(upstream_outputs, {"bean_counter": {"container_port": 9000}}, monitor)
+    assert [r.type for r in monitor.recorded if r.custom] == ["pulumi:pulumi:StackReference"] * 2
+
+
+def test_the_container_listens_on_the_networks_app_port(upstream_outputs):
+    outputs = copy.deepcopy(upstream_outputs)
+    outputs["test-network"]["app_port"] = 3000
+    plan = plan_stack(outputs, {"bean_counter": {"container_port": 3000}})
+    assert container_of(plan)["portMappings"] == [{"containerPort": 3000, "protocol": "tcp"}]
+    assert container_of(plan)["command"][:4] == ["--host", "0.0.0.0", "--port", "3000"]
+    assert "127.0.0.1:3000/healthz" in " ".join(container_of(plan)["healthCheck"]["command"])
+    assert only(plan, "aws:lb/targetGroup:TargetGroup").inputs["port"] == 3000
 
 
 # --- service, task, image, bucket ---------------------------------------------------------------
@@ -219,15 +237,16 @@ def test_input_bucket_is_private_and_tls_only(seed_plan):
     assert deny["Effect"] == "Deny" and deny["Condition"]["Bool"]["aws:SecureTransport"] == "false"
 
 
-def test_logs_are_kept_as_configured(network_outputs):
-    plan = plan_stack(network_outputs, {"bean_counter": {"log_retention_days": 14}})
+def test_logs_are_kept_as_configured(upstream_outputs):
+    plan = plan_stack(upstream_outputs, {"bean_counter": {"log_retention_days": 14}})
     assert only(plan, "aws:cloudwatch/logGroup:LogGroup").inputs["retentionInDays"] == 14
 
 
 # --- validation ---------------------------------------------------------------------------------
 
 WIRING = dict(vpc_id="vpc-1", load_balancer_subnet_ids=["subnet-a"], load_balancer_security_group_ids=["sg-lb"],
-              task_subnet_ids=["subnet-b"], task_security_group_ids=["sg-app"])
+              task_subnet_ids=["subnet-b"], task_security_group_ids=["sg-app"],
+              dockerfile="runtime/bean_counter/Dockerfile", bucket_variable="BUCKET")
 
 
 @pytest.mark.parametrize("settings, key", [
@@ -255,7 +274,7 @@ WIRING = dict(vpc_id="vpc-1", load_balancer_subnet_ids=["subnet-a"], load_balanc
 ])
 def test_scaling_container_args_are_validated(settings, key):
     with pytest.raises(InvalidArgument) as error:
-        ScalingContainerArgs(**WIRING, **settings)
+        ScalingContainerArgs(**{**WIRING, **settings})
     assert error.value.key == key
 
 
@@ -269,11 +288,85 @@ def test_seed_defaults_are_valid():
     ({"min_count": 5}, "cloud-patterns:bean_counter.min_count: 5"),
     ({"memory_mb": 3000}, "cloud-patterns:bean_counter.memory_mb: 3000"),
     ({"workers": 0}, "cloud-patterns:bean_counter.workers: 0"),
+    ({"workers": 3}, "cloud-patterns:bean_counter.workers: 3 is not allowed; allowed: at most 2 with memory_mb 1024"),
+    ({"dockerfile": "runtime/other/Dockerfile"}, "cloud-patterns:bean_counter.dockerfile: unknown setting"),
+    ({"health_check_path": "/"}, "cloud-patterns:bean_counter.health_check_path: unknown setting"),
     ({"vpc_id": "vpc-123"}, "cloud-patterns:bean_counter.vpc_id: unknown setting"),
     ({"replicas": 3}, "cloud-patterns:bean_counter.replicas: unknown setting"),
 ])
-def test_bad_config_is_refused_naming_the_key(network_outputs, settings, message):
+def test_bad_config_is_refused_naming_the_key(upstream_outputs, settings, message):
     config = copy.deepcopy(SEED)
     config["bean_counter"].update(settings)
     with pytest.raises(ConfigError, match=message.replace(".", r"\.")):
-        plan_stack(network_outputs, config)
+        plan_stack(upstream_outputs, config)
+
+
+# --- alarms -------------------------------------------------------------------------------------
+
+def alarms_by_suffix(plan) -> dict[str, dict]:
+    return {a.name.removeprefix("test-bean-counter-"): a.inputs
+            for a in plan.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")}
+
+
+def test_every_alarm_notifies_the_alerts_topic_when_it_fires_and_clears(seed_plan, upstream_outputs):
+    topic = upstream_outputs["test-alerts"]["topic_arn"]
+    found = alarms_by_suffix(seed_plan)
+    assert set(found) == {"target-5xx", "lb-5xx", "response-time", "unhealthy-targets", "running-tasks", "cpu-anomaly"}
+    for alarm in found.values():
+        assert alarm["alarmActions"] == [topic] and alarm["okActions"] == [topic]
+
+
+def test_cpu_anomaly_alarm_watches_the_service_cpu_against_its_anomaly_detection_band(seed_plan):
+    alarm = alarms_by_suffix(seed_plan)["cpu-anomaly"]
+    assert alarm["comparisonOperator"] == "GreaterThanUpperThreshold"
+    assert alarm["thresholdMetricId"] == "band" and "threshold" not in alarm
+    assert alarm["evaluationPeriods"] == 3 and alarm["treatMissingData"] == "notBreaching"
+    queries = {q["id"]: q for q in alarm["metricQueries"]}
+    assert queries["band"]["expression"] == "ANOMALY_DETECTION_BAND(metric, 2)"
+    metric = queries["metric"]["metric"]
+    assert (metric["namespace"], metric["metricName"], metric["stat"], metric["period"]) == (
+        "AWS/ECS", "CPUUtilization", "Average", 300)
+    assert metric["dimensions"] == {"ClusterName": seed_plan.outputs["cluster_name"],
+                                    "ServiceName": seed_plan.outputs["service_name"]}
+    assert all(q["returnData"] for q in queries.values())
+
+
+def test_alarm_thresholds_are_settings(upstream_outputs):
+    plan = plan_stack(upstream_outputs, {"bean_counter": {"cpu_anomaly_band_width": 3.5, "cpu_anomaly_periods": 6,
+                                                          "server_errors_per_minute": 20, "min_count": 1,
+                                                          "desired_count": 1}})
+    found = alarms_by_suffix(plan)
+    band = next(q for q in found["cpu-anomaly"]["metricQueries"] if q["id"] == "band")
+    assert band["expression"] == "ANOMALY_DETECTION_BAND(metric, 3.5)"
+    assert found["cpu-anomaly"]["evaluationPeriods"] == 6
+    assert found["target-5xx"]["threshold"] == 20
+    assert found["running-tasks"]["threshold"] == 1  # the service alarms below its minimum
+
+
+def test_a_task_that_exits_non_zero_notifies_the_topic(seed_plan, upstream_outputs):
+    [rule] = seed_plan.of_type("aws:cloudwatch/eventRule:EventRule")
+    pattern = json.loads(rule.inputs["eventPattern"])
+    [arn] = pattern["detail"]["clusterArn"]
+    assert arn.startswith("arn:aws:ecs:us-east-1:123456789012:cluster/") and seed_plan.outputs["cluster_name"] in arn
+    [target] = seed_plan.of_type("aws:cloudwatch/eventTarget:EventTarget")
+    assert target.inputs["arn"] == upstream_outputs["test-alerts"]["topic_arn"]
+
+
+# --- the pattern is app-agnostic --------------------------------------------------------------------
+
+def test_the_component_runs_any_app_it_is_given():
+    from components.scaling_container import ScalingContainer
+
+    def main():
+        ScalingContainer("other", ScalingContainerArgs(**{**WIRING, "dockerfile": "runtime/auth_demo_app/Dockerfile",
+                                                          "bucket_variable": None}, input_bucket=False,
+                                                       container_port=9090, environment={"MODE": "demo"}))
+
+    plan = run_components(main)
+    [definition] = json.loads(only(plan, "aws:ecs/taskDefinition:TaskDefinition").inputs["containerDefinitions"])
+    assert definition["environment"] == [{"name": "MODE", "value": "demo"}]
+    assert "healthCheck" not in definition and "command" not in definition
+    assert definition["portMappings"] == [{"containerPort": 9090, "protocol": "tcp"}]
+    assert only(plan, "docker-build:index:Image").inputs["dockerfile"]["location"].endswith(
+        "runtime/auth_demo_app/Dockerfile")
+    assert plan.of_type("aws:s3/bucket:Bucket") == [] and plan.of_type("aws:cloudwatch/metricAlarm:MetricAlarm") == []

@@ -133,7 +133,8 @@ def role_policy(role: str, actions: list[str], resources: list[str]) -> PlannedR
 def test_one_on_demand_task_run_includes_its_invoker_invocation_and_public_ip():
     cost = estimate(
         task_definition("thumbs"),
-        lambda_function("invoker", memory=128, ASSIGN_PUBLIC_IP="ENABLED"),
+        lambda_function("invoker", memory=128, NETWORK_CONFIGURATION=json.dumps(
+            {"awsvpcConfiguration": {"subnets": ["subnet-1"], "assignPublicIp": "ENABLED"}})),
         role_policy("invoker-role", ["ecs:RunTask"], ["arn:aws:ecs:us-east-1:123456789012:task-definition/thumbs:*"]),
         usage={"task_seconds": 30, "lambda_duration_ms": 100, "task_runs": 10_000})
     [run] = cost.usage
@@ -241,6 +242,18 @@ def test_alarms_and_target_tracking_policies():
                                                            "out-only": pytest.approx(0.10)}
 
 
+def test_an_anomaly_detection_alarm_is_billed_as_three_alarms():
+    metric = {"id": "metric", "metric": {"namespace": "AWS/ECS", "metricName": "CPUUtilization", "period": 300,
+                                         "stat": "Average"}}
+    band = {"id": "band", "expression": "ANOMALY_DETECTION_BAND(metric, 2)"}
+    fast = {"id": "m", "metric": {**metric["metric"], "period": 10}}
+    cost = estimate(resource("aws:cloudwatch/metricAlarm:MetricAlarm", "anomaly", metricQueries=[metric, band],
+                             thresholdMetricId="band"),
+                    resource("aws:cloudwatch/metricAlarm:MetricAlarm", "math", metricQueries=[fast]))
+    # the metric and the band's two bounds: 3 x $0.10; a 10-second metric query makes a high-resolution alarm
+    assert {f.resource: f.monthly for f in cost.fixed} == {"anomaly": pytest.approx(0.30), "math": 0.30}
+
+
 def test_gcp_function_invocations_and_minimum_instances():
     function = resource("gcp:cloudfunctionsv2/function:Function", "labels",
                         serviceConfig={"availableMemory": "512Mi", "minInstanceCount": 1, "maxInstanceCount": 3})
@@ -280,3 +293,12 @@ def test_a_stack_in_another_region_is_priced_with_a_note():
     cost = estimate_stack(plan, PRICES)
     assert cost.fixed_monthly == pytest.approx(3.65)
     assert cost.notes == ["this stack is in eu-west-1; the AWS prices are those of us-east-1"]
+
+
+@pytest.mark.parametrize(("expression", "runs"), [
+    ("rate(1 day)", 365 / 12), ("rate(6 hours)", 4 * 365 / 12), ("rate(15 minutes)", 96 * 365 / 12),
+    ("cron(0 3 * * ? *)", 365 / 12), ("cron(0,30 8-17 * * ? *)", None), ("cron(0 3 ? * MON *)", 365 / 12 / 7),
+    ("cron(0 3 1 * ? *)", None), ("at(2030-01-01T00:00:00)", 0)])
+def test_schedules_are_priced_per_invocation_from_their_expression(expression, runs):
+    from stacks.cost.rules.events import invocations_per_month
+    assert invocations_per_month(expression) == (None if runs is None else pytest.approx(runs))

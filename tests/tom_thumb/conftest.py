@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,10 +11,12 @@ from urllib.parse import quote_plus
 import boto3
 import pytest
 import requests
-from moto.server import ThreadedMotoServer
 
+from runtime.task_invoker import contract as invoker_contract
 from runtime.task_invoker import handler as invoker
+from runtime.thumbnail import contract as thumbnail
 from runtime.thumbnail import worker
+from tests.conftest import moto_server
 
 REGION = "us-east-1"
 # The test clip: 6 seconds, red then green then blue, two seconds each.
@@ -53,13 +56,8 @@ def audio_only(ffmpeg, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def moto_endpoint():
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
+    with moto_server() as endpoint:
+        yield endpoint
 
 
 @pytest.fixture
@@ -90,18 +88,24 @@ class FargateSetup:
     subnet: str
     security_group: str
 
-    def invoker_env(self, output_s3_path: str, position: str) -> dict[str, str]:
-        """The invoker Lambda's environment as the stack sets it."""
-        return {
-            "CLUSTER": self.cluster,
-            "TASK_DEFINITION": self.family,
-            "CONTAINER_NAME": self.container,
-            "SUBNETS": self.subnet,
-            "SECURITY_GROUPS": self.security_group,
-            "ASSIGN_PUBLIC_IP": "DISABLED",
-            "OUTPUT_S3_PATH": output_s3_path,
-            "POSITION_TIME_DURATION": position,
-        }
+    @property
+    def network_configuration(self) -> dict:
+        return {"awsvpcConfiguration": {"subnets": [self.subnet], "securityGroups": [self.security_group],
+                                        "assignPublicIp": "DISABLED"}}
+
+    def invoker_env(self, suffixes=(".mp4", ".mov", ".mkv", ".webm", ".avi")) -> dict[str, str]:
+        """The invoker Lambda's environment as the stack builds it (through the invoker's contract)."""
+        return invoker_contract.environment(
+            cluster=self.cluster, task_definition=self.family, container_name=self.container,
+            network_configuration=json.dumps(self.network_configuration), suffixes=list(suffixes),
+            bucket_variable=thumbnail.ENV_BUCKET, key_variable=thumbnail.ENV_KEY)
+
+
+def task_definition_env(bucket: str, position: str, suffixes=(".mp4",), limit: int = 100) -> dict[str, str]:
+    """The worker container's variables as the stack's task definition sets them."""
+    return {thumbnail.ENV_BUCKET: bucket, thumbnail.ENV_VIDEO_PREFIX: "video/",
+            thumbnail.ENV_THUMBNAIL_PREFIX: "thumbnail/",
+            **thumbnail.task_environment(video_suffixes=suffixes, position=position, backfill_limit=limit)}
 
 
 @pytest.fixture
@@ -130,13 +134,14 @@ def fargate(aws) -> FargateSetup:
 def s3_event():
     """Builds an S3 ObjectCreated notification as S3 sends it: keys URL-encoded, a space as '+', '+' as '%2B'."""
 
-    def build(bucket: str, *keys: str) -> dict:
-        return {"Records": [_s3_record(bucket, quote_plus(key, safe="/")) for key in keys]}
+    def build(bucket: str, *keys: str, sequencer: str = "0055AED6DCD90281E5") -> dict:
+        return {"Records": [_s3_record(bucket, quote_plus(key, safe="/"), f"{sequencer}{index:02X}")
+                            for index, key in enumerate(keys)]}
 
     return build
 
 
-def _s3_record(bucket: str, encoded_key: str) -> dict:
+def _s3_record(bucket: str, encoded_key: str, sequencer: str) -> dict:
     return {
         "eventVersion": "2.1",
         "eventSource": "aws:s3",
@@ -151,7 +156,7 @@ def _s3_record(bucket: str, encoded_key: str) -> dict:
                 "key": encoded_key,
                 "size": 1024,
                 "eTag": "d41d8cd98f00b204e9800998ecf8427e",
-                "sequencer": "0055AED6DCD90281E5",
+                "sequencer": sequencer,
             },
         },
     }

@@ -1,5 +1,6 @@
 """End to end without the cloud: S3 event -> invoker -> the ECS task moto recorded -> the worker container's
-entrypoint run with exactly that task's overrides -> a PNG of the right frame in the bucket."""
+entrypoint run with the task definition's variables and exactly that task's overrides -> a PNG of the right frame
+in the bucket."""
 
 from __future__ import annotations
 
@@ -14,10 +15,12 @@ import numpy as np
 import pytest
 
 from runtime.task_invoker import handler as invoker
+from runtime.thumbnail import contract
+from tests.tom_thumb.conftest import task_definition_env
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BUCKET = "tom-thumb-media"
-SOURCE_KEY = "video/Summer holiday+beach.mp4"
+SOURCE_KEY = "video/Summer holiday#1+beach.mp4"
 BGR = {"red": (0, 0, 255), "lime": (0, 255, 0), "blue": (255, 0, 0)}
 
 
@@ -50,7 +53,7 @@ def test_uploaded_video_becomes_thumbnail_of_the_frame_at_the_position(
     s3 = boto3.client("s3")
     s3.create_bucket(Bucket=BUCKET)
     s3.upload_file(str(colour_video), BUCKET, SOURCE_KEY)
-    for name, value in fargate.invoker_env(f"{BUCKET}/thumbnail", position).items():
+    for name, value in fargate.invoker_env().items():
         monkeypatch.setenv(name, value)
 
     summary = invoker.handler(s3_event(BUCKET, SOURCE_KEY), None)
@@ -62,30 +65,32 @@ def test_uploaded_video_becomes_thumbnail_of_the_frame_at_the_position(
     [container_override] = task["overrides"]["containerOverrides"]
     assert container_override["name"] == fargate.container
     overrides = {item["name"]: item["value"] for item in container_override["environment"]}
-    assert overrides["INPUT_VIDEO_FILE_URL"] == f"s3://{BUCKET}/{SOURCE_KEY}"
+    assert overrides == {contract.ENV_BUCKET: BUCKET, contract.ENV_KEY: SOURCE_KEY}
 
-    # What Fargate gives the container (region, credentials; here the emulator) plus the task's overrides.
-    result = run_worker({**aws, **overrides})
+    # What Fargate gives the container (region, credentials; here the emulator), the task definition's
+    # variables, and the start's overrides.
+    result = run_worker({**aws, **task_definition_env(BUCKET, position), **overrides})
 
     assert result.returncode == 0, result.stderr
     listed = s3.list_objects_v2(Bucket=BUCKET, Prefix="thumbnail/")["Contents"]
-    expected_key = f"thumbnail/{overrides['OUTPUT_THUMBS_FILE_NAME']}"
+    expected_key = f"thumbnail/{contract.thumbnail_name(SOURCE_KEY)}"
     assert [item["Key"] for item in listed] == [expected_key]
-    assert summary["started"][0]["thumbnail"] == f"s3://{BUCKET}/{expected_key}"
+    assert result.stdout == f"thumbnail: wrote s3://{BUCKET}/{expected_key}\n"
     thumbnail = s3.get_object(Bucket=BUCKET, Key=expected_key)
     assert thumbnail["ContentType"] == "image/png"
     assert_colour(thumbnail["Body"].read(), colour)
 
 
-def test_retried_event_overwrites_the_same_thumbnail(aws, fargate, colour_video, s3_event, monkeypatch):
+def test_a_re_upload_overwrites_the_same_thumbnail(aws, fargate, colour_video, s3_event, monkeypatch):
     s3 = boto3.client("s3")
     s3.create_bucket(Bucket=BUCKET)
     s3.upload_file(str(colour_video), BUCKET, SOURCE_KEY)
-    for name, value in fargate.invoker_env(f"{BUCKET}/thumbnail", "50%").items():
+    for name, value in fargate.invoker_env().items():
         monkeypatch.setenv(name, value)
-    event = s3_event(BUCKET, SOURCE_KEY)
+    # Two uploads of the same key (two sequencers: ECS starts two tasks; moto ignores client tokens anyway).
 
-    first, second = invoker.handler(event, None), invoker.handler(event, None)
+    first = invoker.handler(s3_event(BUCKET, SOURCE_KEY, sequencer="01"), None)
+    second = invoker.handler(s3_event(BUCKET, SOURCE_KEY, sequencer="02"), None)
 
     ecs = boto3.client("ecs")
     task_arns = first["started"][0]["taskArns"] + second["started"][0]["taskArns"]
@@ -93,5 +98,6 @@ def test_retried_event_overwrites_the_same_thumbnail(aws, fargate, colour_video,
     assert len(tasks) == 2
     for task in tasks:
         environment = task["overrides"]["containerOverrides"][0]["environment"]
-        assert run_worker({**aws, **{item["name"]: item["value"] for item in environment}}).returncode == 0
+        overrides = {item["name"]: item["value"] for item in environment}
+        assert run_worker({**aws, **task_definition_env(BUCKET, "50%"), **overrides}).returncode == 0
     assert len(s3.list_objects_v2(Bucket=BUCKET, Prefix="thumbnail/")["Contents"]) == 1

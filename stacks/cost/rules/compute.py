@@ -1,6 +1,7 @@
 """ECS services and task definitions (Fargate sizes), Lambda functions, Application Auto Scaling policies."""
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 
@@ -90,12 +91,9 @@ def _task_definition(task: PlannedResource, ctx: StackContext) -> list[Line]:
     basis = [f"{billed:g} s billed ({seconds:g} s assumed, {p['fargate_minimum_seconds']:g} s minimum) × "
              f"{size.describe(p)}"]
     invokers = ctx.invokers_of(family)
-    for function in invokers:
-        environment = (function.inputs.get("environment") or {}).get("variables") or {}
-        if str(environment.get("ASSIGN_PUBLIC_IP", "")).upper() == "ENABLED":
-            hourly += p["public_ipv4_hour"]
-            basis.append(f"its public IPv4 address at {_rate(p['public_ipv4_hour'])}/h")
-            break
+    if any(_starts_with_public_ip(function) for function in invokers):
+        hourly += p["public_ipv4_hour"]
+        basis.append(f"its public IPv4 address at {_rate(p['public_ipv4_hour'])}/h")
     price = hourly * billed / 3600
     for function in invokers:
         invocation, how = _lambda_invocation(function, ctx)
@@ -103,6 +101,18 @@ def _task_definition(task: PlannedResource, ctx: StackContext) -> list[Line]:
         basis.append(f"one invocation of {function.name} ({how})")
     item = f"run of task {family}" + (f" started by {', '.join(f.name for f in invokers)}" if invokers else "")
     return [ctx.usage_line(task, item, price, "task run", "task_runs", " + ".join(basis))]
+
+
+def _starts_with_public_ip(function: PlannedResource) -> bool:
+    """Whether a starter's variables hold a RunTask network configuration that assigns a public IP."""
+    for value in ((function.inputs.get("environment") or {}).get("variables") or {}).values():
+        try:
+            network = json.loads(value) if isinstance(value, str) and value.startswith("{") else None
+        except json.JSONDecodeError:
+            continue
+        if isinstance(network, dict) and (network.get("awsvpcConfiguration") or {}).get("assignPublicIp") == "ENABLED":
+            return True
+    return False
 
 
 def _lambda_invocation(function: PlannedResource, ctx: StackContext) -> tuple[float, str]:
@@ -129,6 +139,12 @@ def _lambda_function(function: PlannedResource, ctx: StackContext) -> list[Line]
     if streams:
         return [NoCost(function.name, function.type,
                        f"priced per GB ingested by delivery stream {', '.join(streams)} (its record transform)")]
+    from stacks.cost.rules.stepfunctions import machines_invoking  # it imports this module
+
+    machines = machines_invoking(function, ctx)
+    if machines:
+        return [NoCost(function.name, function.type,
+                       f"priced in each execution of state machine {', '.join(machines)} (a step of its path)")]
     invocation, how = _lambda_invocation(function, ctx)
     return [ctx.usage_line(function, "invocations", invocation * 1e6, "1M invocations", "lambda_invocations",
                            f"1M × ({how})", unit_size=1e6)]
