@@ -94,7 +94,8 @@ def test_cost_takes_with_deps_and_with_dependents():
     assert [s["stack"] for s in json.loads(result.stdout)["stacks"]] == [
         n for n in load_environment("dev").stacks if n in ("dev-alerts", "dev-label-detector", "dev-label-proxy")]
     result = runner.invoke(cli.app, ["cost", "dev", "--stack", "label-detector", "--with-dependents", "--json"])
-    assert [s["stack"] for s in json.loads(result.stdout)["stacks"]] == ["dev-label-detector", "dev-label-proxy"]
+    assert [s["stack"] for s in json.loads(result.stdout)["stacks"]] == [
+        "dev-label-detector", "dev-label-proxy", "dev-dashboard"]
 
 
 def test_the_cli_missing_message_names_every_command_that_needs_no_cli(tmp_path, monkeypatch):

@@ -58,8 +58,11 @@ def test_init_writes_every_stack_of_the_template_with_the_values_given(project):
     assert text.startswith("# qa: written by `python -m stacks init qa --from dev`")
     assert "tiers: [public, private, isolated]" in text  # lists as the shipped files write them
     left = {(p.stack, p.key) for p in placeholders.find(qa)}
+    # what init cannot know stays flagged: the skill's id, the race-data service, the users, the package index
     assert left == {("qa-alexa-skill", "cloud-patterns:alexa_skill.skill_id"),
-                    ("qa-alexa-skill", "cloud-patterns:alexa_skill.race_data_url")}
+                    ("qa-alexa-skill", "cloud-patterns:alexa_skill.race_data_url"),
+                    *(("qa-secure-api", f"cloud-patterns:secure_api_users.users[{i}].email") for i in range(3)),
+                    ("qa-stub-pipeline", "cloud-patterns:stub_pipeline.index_url")}
     assert "Pulumi.qa-alexa-skill.yaml: cloud-patterns:alexa_skill.skill_id" in " ".join(result.stdout.split())
 
 
@@ -98,7 +101,8 @@ def test_init_from_prod_asks_for_the_static_sites_zone_and_keeps_prods_choices(p
     (["--gcp-project", "Acme"], "--gcp-project: 'Acme' is not allowed; allowed: a GCP project id"),
     (["--domain", "acme"], "--domain: 'acme' is not allowed; allowed: a lower-case DNS domain"),
     (["--email-domain", " "], "--email-domain: give at least one value"),
-    (["--certificate-arn", "certificate-1"], "cloud-patterns:auth_front.certificate_arn: 'certificate-1' is not "
+    (["--certificate-arn", "certificate-1"], "--certificate-arn: cloud-patterns:auth_front.certificate_arn: "
+                                             "'certificate-1' is not "
                                              "allowed; allowed: an ACM certificate ARN"),
     (["--region", "eu-west-1"], "--certificate-arn: cloud-patterns:auth_front.certificate_arn is in us-east-1, but "
                                 "qa-auth-sidecar runs in eu-west-1"),
