@@ -254,5 +254,10 @@ def _evaluate_in_child(spec: StackSpec, upstream_outputs: dict[str, dict[str, An
             return RuntimeError(f"{type(error).__name__}: {error}"), None
 
 
+MOCK_NOTE = ("planned offline with the Pulumi SDK's mock engine: ids, ARNs, the account (123456789012) and DNS names "
+             "are mock values, not read from or sent to any cloud")
+
+
 def plan_document(environment: Environment, plans: list[StackPlan]) -> dict:
-    return {"environment": environment.name, "stacks": [p.to_json() for p in plans]}
+    """The plan as ``plan --offline --json`` prints it; ``"mocks": true`` says its values come from the mocks."""
+    return {"environment": environment.name, "mocks": True, "note": MOCK_NOTE, "stacks": [p.to_json() for p in plans]}

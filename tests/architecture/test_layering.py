@@ -21,7 +21,8 @@ ALLOWED = {
     "programs": {"components", "runtime"},
     "planning": {"programs"},
     "policies": {"planning"},
-    "stacks": {"planning", "policies", "programs"},
+    # components: `stacks init` checks each answer with its setting's declared rule (components.args)
+    "stacks": {"planning", "policies", "programs", "components"},
 }
 MAX_COMPONENT_LINES = 260
 MAX_MAIN_LINES = 45
