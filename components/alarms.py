@@ -111,26 +111,40 @@ def running_tasks_alarm(name: str, parent: pulumi.Resource, topic_arn: pulumi.In
 
 def failed_task_rule(name: str, parent: pulumi.Resource, topic_arn: pulumi.Input[str],
                      cluster_arn: pulumi.Input[str]) -> aws.cloudwatch.EventRule:
-    """An EventBridge rule: a task of this cluster that stopped with a container exited non-zero notifies the
-    topic, with the task, its group and the reason."""
-    pattern = pulumi.Output.from_input(cluster_arn).apply(lambda arn: json.dumps(failed_task_pattern(arn)))
-    rule = aws.cloudwatch.EventRule(name, description=f"{name}: a task stopped with a failed container",
-                                    event_pattern=pattern, opts=pulumi.ResourceOptions(parent=parent))
+    """An EventBridge rule: a task of this cluster that stopped with a container exited non-zero, or failed to start,
+    notifies the topic, with the task, its group and the reason."""
+    return event_rule(name, parent, topic_arn, pulumi.Output.from_input(cluster_arn).apply(failed_task_pattern),
+                      f"{name}: a task stopped with a failed container",
+                      {"task": "$.detail.taskArn", "group": "$.detail.group", "reason": "$.detail.stoppedReason"},
+                      '"Task <task> of <group> stopped: <reason>"')
+
+
+def event_rule(name: str, parent: pulumi.Resource, topic_arn: pulumi.Input[str], pattern: pulumi.Input[dict],
+               description: str, input_paths: Mapping[str, str], input_template: str) -> aws.cloudwatch.EventRule:
+    """An EventBridge rule on ``pattern`` whose events notify the topic as one line of text (``input_template``
+    over the ``input_paths`` of the event)."""
+    rule = aws.cloudwatch.EventRule(name, description=description,
+                                    event_pattern=pulumi.Output.from_input(pattern).apply(json.dumps),
+                                    opts=pulumi.ResourceOptions(parent=parent))
     aws.cloudwatch.EventTarget(
         name, rule=rule.name, arn=topic_arn,
-        input_transformer=aws.cloudwatch.EventTargetInputTransformerArgs(
-            input_paths={"task": "$.detail.taskArn", "group": "$.detail.group",
-                         "reason": "$.detail.stoppedReason"},
-            input_template='"Task <task> of <group> stopped: <reason>"'),
+        input_transformer=aws.cloudwatch.EventTargetInputTransformerArgs(input_paths=dict(input_paths),
+                                                                         input_template=input_template),
         opts=pulumi.ResourceOptions(parent=rule))
     return rule
 
 
 def failed_task_pattern(cluster_arn: str) -> dict:
-    """Stopped tasks whose essential container exited non-zero; ECS reports ``exitCode`` per container."""
+    """Tasks of the cluster that stopped because their essential container exited and some container's exit code
+    is not 0 (ECS reports ``exitCode`` per container, in the array ``containers``), or that failed to start (an
+    image that cannot be pulled, a secret that cannot be read: no container ran, so none has an exit code).
+
+    Only the final event (``STOPPED``) matches, not the ones ECS sends while the task stops. Tasks a service or a
+    user stopped (scale-in, deployments, StopTask) do not match, whatever their containers' exit codes on SIGTERM."""
     return {"source": ["aws.ecs"], "detail-type": ["ECS Task State Change"],
-            "detail": {"clusterArn": [cluster_arn], "lastStatus": ["STOPPED"],
-                       "containers": {"exitCode": [{"anything-but": 0}]}}}
+            "detail": {"clusterArn": [cluster_arn], "lastStatus": ["STOPPED"], "$or": [
+                {"stopCode": ["EssentialContainerExited"], "containers": {"exitCode": [{"anything-but": 0}]}},
+                {"stopCode": ["TaskFailedToStart"]}]}}
 
 
 def anomaly_alarm(name: str, parent: pulumi.Resource, topic_arn: pulumi.Input[str], *, namespace: str, metric: str,

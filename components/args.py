@@ -302,25 +302,26 @@ def required(rule: Rule, doc: str) -> Any:
     return dataclasses.field(metadata={"kind": SETTING, "rule": rule, "doc": doc})
 
 
+def like(args_type: type, name: str, default: Any = MISSING, doc: str | None = None) -> Any:
+    """The declaration of ``args_type.<name>`` again (rule, doc and default, unless given), for a component that
+    passes the value on to the building block that declares it."""
+    source = args_type.__dataclass_fields__[name]
+    doc = source.metadata["doc"] if doc is None else doc
+    if default is MISSING:
+        default = source.default_factory() if source.default_factory is not MISSING else source.default
+    if source.metadata["kind"] == WIRING:
+        return wiring(doc, default=default)
+    if default is MISSING:
+        return required(source.metadata["rule"], doc)
+    return setting(default, source.metadata["rule"], doc)
+
+
 def wiring(doc: str, default: Any = MISSING) -> Any:
     """A field the program passes; never read from config."""
     metadata = {"kind": WIRING, "doc": doc}
     if isinstance(default, (list, dict, set)):
         return dataclasses.field(default_factory=lambda: type(default)(default), metadata=metadata)
     return dataclasses.field(default=default, metadata=metadata)
-
-
-def same_as(args_type: type, name: str, default: Any = MISSING) -> Any:
-    """The declaration of field ``name`` of ``args_type`` (rule and doc, and its default unless given), for a
-    pattern that passes a building block's setting through: the rule and its doc stay written once."""
-    source = next(f for f in dataclasses.fields(args_type) if f.name == name)
-    if default is MISSING:
-        default = source.default if source.default_factory is MISSING else source.default_factory()
-    if source.metadata["kind"] == WIRING:
-        return wiring(source.metadata["doc"], default)
-    if default is MISSING:
-        return required(source.metadata["rule"], source.metadata["doc"])
-    return setting(default, source.metadata["rule"], source.metadata["doc"])
 
 
 class Args:

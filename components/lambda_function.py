@@ -68,6 +68,8 @@ class LambdaFunctionArgs(Args):
     requirements_file: Optional[str] = setting(None, Maybe(Custom(
         lambda f: isinstance(f, str) and packaging.project_path(f).is_file(), "an existing file")),
         "Third-party packages, installed into a layer for the function's platform.")
+    layers: Sequence[pulumi.Input[str]] = wiring("Layer version ARNs made elsewhere (one layer shared by several "
+                                                 "functions), after the function's own.", default=())
     reserved_concurrency: Optional[int] = setting(None, Maybe(Whole(0, 1000)),
                                                   "Caps concurrent invocations (a cost guard); null: the account's "
                                                   "unreserved pool.")
@@ -81,6 +83,16 @@ class LambdaFunctionArgs(Args):
             if SECRET_LOOKING.search(name):
                 raise InvalidArgument("environment", name, "no secrets in plaintext variables: store the value in "
                                       "Secrets Manager and pass its ARN (NAME_SECRET_ARN)")
+
+
+def dependency_layer(name: str, requirements_file: str, runtime: str, architecture: str,
+                     parent: pulumi.Resource) -> aws.lambda_.LayerVersion:
+    """A layer of the requirements built for the runtime and architecture (functions may share one)."""
+    layer_dir = packaging.python_dependencies(requirements_file, runtime.removeprefix("python"), architecture)
+    return aws.lambda_.LayerVersion(
+        name, layer_name=name, code=pulumi.FileArchive(str(Path(layer_dir).relative_to(packaging.PROJECT_DIR))),
+        compatible_runtimes=[runtime], compatible_architectures=[architecture],
+        description=f"Python packages of {requirements_file}", opts=pulumi.ResourceOptions(parent=parent))
 
 
 class LambdaFunction(pulumi.ComponentResource):
@@ -100,21 +112,13 @@ class LambdaFunction(pulumi.ComponentResource):
         self.role = iam.service_role(f"{name}-role", "lambda.amazonaws.com",
                                      iam.policy_document([write_logs, *args.policy_statements], self),
                                      self, f"Runs the {name} function")
-        self.layer = None
-        if args.requirements_file:
-            layer_dir = packaging.python_dependencies(args.requirements_file, args.runtime.removeprefix("python"),
-                                                      args.architecture)
-            self.layer = aws.lambda_.LayerVersion(
-                f"{name}-dependencies", layer_name=f"{name}-dependencies",
-                code=pulumi.FileArchive(str(Path(layer_dir).relative_to(packaging.PROJECT_DIR))),
-                compatible_runtimes=[args.runtime], compatible_architectures=[args.architecture],
-                description=f"Python packages of {args.requirements_file}",
-                opts=pulumi.ResourceOptions(parent=self))
+        self.layer = dependency_layer(f"{name}-dependencies", args.requirements_file, args.runtime,
+                                      args.architecture, self) if args.requirements_file else None
         self.function = aws.lambda_.Function(
             name, description=args.description, role=self.role.arn, runtime=args.runtime, handler=args.handler,
             architectures=[args.architecture], memory_size=args.memory_mb, timeout=args.timeout_seconds,
             code=packaging.source_archive(args.source_dir, args.keep_path),
-            layers=[self.layer.arn] if self.layer else None,
+            layers=[*([self.layer.arn] if self.layer else []), *args.layers] or None,
             environment=aws.lambda_.FunctionEnvironmentArgs(variables=dict(args.environment))
             if args.environment else None,
             logging_config=aws.lambda_.FunctionLoggingConfigArgs(log_format="JSON", log_group=self.log_group.name),

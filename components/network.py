@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components import iam
+from components import iam, network_security
 from components.args import (
     Args,
     Boolean,
@@ -41,7 +41,6 @@ TIERS = ("public", "private", "isolated")
 NAT_STRATEGIES = ("none", "single", "one-per-az")
 INTERFACE_ENDPOINT_SERVICES = ("ecr.api", "ecr.dkr", "logs", "secretsmanager")
 SMALLEST_SUBNET_PREFIX = 28  # AWS refuses subnets smaller than /28
-EPHEMERAL_PORTS = (1024, 65535)
 ANYWHERE = "0.0.0.0/0"
 
 
@@ -53,9 +52,9 @@ def _private_cidr(value: object) -> bool:
 class NetworkArgs(Args):
     """Inputs of :class:`Network`. Field names are the keys of the ``network`` stack config."""
 
-    cidr: str = setting("10.0.0.0/16", Custom(_private_cidr, "an IPv4 CIDR such as 10.0.0.0/16 in a private range "
-                                                            "(10/8, 172.16/12, 192.168/16)", ("10.0.0.1/33", "8.8.8.0/24", 10)),
-                        "IPv4 CIDR of the VPC.")
+    cidr: str = setting("10.0.0.0/16", Custom(
+        _private_cidr, "an IPv4 CIDR such as 10.0.0.0/16 in a private range (10/8, 172.16/12, 192.168/16)",
+        ("10.0.0.1/33", "8.8.8.0/24", 10)), "IPv4 CIDR of the VPC.")
     az_count: int = setting(2, Whole(2, 6), "Availability zones to spread every tier over.")
     tiers: tuple[str, ...] = setting(TIERS, ListOf(OneOf(*TIERS), min_items=1),
                                      "Subnet tiers to create; public is required.")
@@ -127,7 +126,7 @@ class Network(pulumi.ComponentResource):
         zones = aws.get_availability_zones(state="available").names
         if len(zones) < args.az_count:
             raise InvalidArgument("az_count", args.az_count,
-                                             f"at most {len(zones)} in this region ({', '.join(zones)})")
+                                  f"at most {len(zones)} in this region ({', '.join(zones)})")
         super().__init__("cloud-patterns:network:Network", name, None, opts)
         self.args = args
         self.availability_zones = list(zones[:args.az_count])
@@ -146,9 +145,10 @@ class Network(pulumi.ComponentResource):
             service_name=f"com.amazonaws.{aws.get_region().region}.s3",
             route_table_ids=[rt.id for tables in self.route_tables.values() for rt in tables],
             tags=tags, opts=child)
-        self._security_groups(name, tags)
+        (self.load_balancer_security_group, self.app_security_group,
+         self.data_security_group) = network_security.chained_security_groups(self, name, tags)
         self.interface_endpoints = self._interface_endpoints(name, tags) if args.interface_endpoints else []
-        self.network_acls = self._network_acls(name, tags)
+        self.network_acls = network_security.tier_network_acls(self, name, tags)
         self.flow_log_group, self.flow_log = self._flow_logs(name)
 
         self.register_outputs({
@@ -222,41 +222,6 @@ class Network(pulumi.ComponentResource):
             return {"nat_gateway_id": self.nat_gateways[min(index, len(self.nat_gateways) - 1)].id}
         return None  # isolated, or private without NAT: local routes (and the S3 endpoint) only
 
-    def _security_groups(self, name: str, tags: dict) -> None:
-        args = self.args
-        child = pulumi.ResourceOptions(parent=self)
-        self.load_balancer_security_group = aws.ec2.SecurityGroup(
-            f"{name}-lb", vpc_id=self.vpc.id, description="Load balancers: HTTP and HTTPS from anywhere",
-            tags={**tags, "tier": "public", "role": "load-balancer"}, opts=child)
-        self.app_security_group = aws.ec2.SecurityGroup(
-            f"{name}-app", vpc_id=self.vpc.id,
-            description=f"Application tasks: port {args.app_port} from the load balancers only",
-            tags={**tags, "tier": "private", "role": "app"}, opts=child)
-        self.data_security_group = aws.ec2.SecurityGroup(
-            f"{name}-data", vpc_id=self.vpc.id,
-            description=f"Data stores: port {args.data_port} from the application tasks only",
-            tags={**tags, "tier": "isolated", "role": "data"}, opts=child)
-        lb, app, data = self.load_balancer_security_group, self.app_security_group, self.data_security_group
-
-        def ingress(rule: str, group, port: int, description: str, **source) -> None:
-            aws.vpc.SecurityGroupIngressRule(f"{name}-{rule}", security_group_id=group.id, ip_protocol="tcp",
-                                             from_port=port, to_port=port, description=description, **source,
-                                             opts=pulumi.ResourceOptions(parent=group))
-
-        def egress(rule: str, group, port: int, description: str, **destination) -> None:
-            aws.vpc.SecurityGroupEgressRule(f"{name}-{rule}", security_group_id=group.id, ip_protocol="tcp",
-                                            from_port=port, to_port=port, description=description, **destination,
-                                            opts=pulumi.ResourceOptions(parent=group))
-
-        for port in (80, 443):
-            ingress(f"lb-in-{port}-ipv4", lb, port, "clients (IPv4)", cidr_ipv4=ANYWHERE)
-            ingress(f"lb-in-{port}-ipv6", lb, port, "clients (IPv6)", cidr_ipv6="::/0")
-        egress("lb-out-app", lb, args.app_port, "to application tasks", referenced_security_group_id=app.id)
-        ingress("app-in-lb", app, args.app_port, "from load balancers", referenced_security_group_id=lb.id)
-        egress("app-out-https", app, 443, "AWS APIs, ECR and HTTPS dependencies", cidr_ipv4=ANYWHERE)
-        egress("app-out-data", app, args.data_port, "to data stores", referenced_security_group_id=data.id)
-        ingress("data-in-app", data, args.data_port, "from application tasks", referenced_security_group_id=app.id)
-
     def _interface_endpoints(self, name: str, tags: dict) -> list[aws.ec2.VpcEndpoint]:
         tier = "private" if "private" in self.subnets else "public"
         endpoint_group = aws.ec2.SecurityGroup(
@@ -273,70 +238,6 @@ class Network(pulumi.ComponentResource):
             subnet_ids=[s.id for s in self.subnets[tier]], security_group_ids=[endpoint_group.id],
             tags=tags, opts=pulumi.ResourceOptions(parent=self))
             for service in INTERFACE_ENDPOINT_SERVICES]
-
-    def _network_acls(self, name: str, tags: dict) -> dict[str, aws.ec2.NetworkAcl]:
-        """Stateless second line of defence; every allowed flow needs its return path (ephemeral ports).
-
-        Where tasks run in public subnets (no NAT), the public NACL denies the app and data ports from the
-        internet before the ephemeral-ports rule that would otherwise admit them. With NAT the denies are left
-        out on purpose: the public tier then holds only load balancers (listening on 80 and 443) and NAT gateways,
-        which translate outbound connections to source ports anywhere in 1024-65535, so a stateless deny of port
-        8080 or 5432 would drop the replies to one connection in about 32,000."""
-        args = self.args
-        vpc = args.cidr
-        rules = {
-            "public": {
-                "ingress": [(80, 80, ANYWHERE), (443, 443, ANYWHERE), (args.app_port, args.app_port, vpc),
-                            (*EPHEMERAL_PORTS, ANYWHERE)],
-                "egress": [(80, 80, ANYWHERE), (443, 443, ANYWHERE), (args.app_port, args.app_port, vpc),
-                           (*EPHEMERAL_PORTS, ANYWHERE)],
-            },
-            "private": {
-                "ingress": [(args.app_port, args.app_port, vpc), (*EPHEMERAL_PORTS, ANYWHERE)],
-                "egress": [(443, 443, ANYWHERE), (args.data_port, args.data_port, vpc), (*EPHEMERAL_PORTS, vpc)],
-            },
-            "isolated": {
-                "ingress": [(args.data_port, args.data_port, args.tier_block("private") if "private" in self.subnets
-                             else args.tier_block("public"))],
-                "egress": [(*EPHEMERAL_PORTS, vpc)],
-            },
-        }
-        acls = {}
-        for tier, subnets in self.subnets.items():
-            public_tasks = tier == "public" == args.task_subnet_tier  # tasks with public IPs
-            acl = aws.ec2.NetworkAcl(f"{name}-{tier}", vpc_id=self.vpc.id, subnet_ids=[s.id for s in subnets],
-                                     tags={**tags, "Name": f"{name}-{tier}", "tier": tier,
-                                           **self._task_tags(public_tasks)},
-                                     opts=pulumi.ResourceOptions(parent=self))
-            for direction, entries in rules[tier].items():
-                for n, (from_port, to_port, cidr) in enumerate(entries, start=1):
-                    aws.ec2.NetworkAclRule(
-                        f"{name}-{tier}-{direction}-{n * 100}", network_acl_id=acl.id, rule_number=n * 100,
-                        egress=direction == "egress", protocol="tcp", rule_action="allow",
-                        cidr_block=cidr, from_port=from_port, to_port=to_port,
-                        opts=pulumi.ResourceOptions(parent=acl))
-            if public_tasks:
-                self._deny_internet_to_task_ports(name, tier, acl, before=len(rules[tier]["ingress"]) * 100)
-            acls[tier] = acl
-        return acls
-
-    def _task_tags(self, public_tasks: bool) -> dict[str, str]:
-        """Read by the policy rule that keeps the app and data ports closed to the internet where tasks run with
-        public IPs (private subnets have no route from the internet)."""
-        if not public_tasks:
-            return {}
-        return {"public-tasks": "true", "app-port": str(self.args.app_port), "data-port": str(self.args.data_port)}
-
-    def _deny_internet_to_task_ports(self, name: str, tier: str, acl: aws.ec2.NetworkAcl, before: int) -> None:
-        """Denies numbered just below the rule ``before`` (the ephemeral ports), after the allows from the VPC."""
-        number = before - 50
-        for port_name, port in (("app", self.args.app_port), ("data", self.args.data_port)):
-            for family, source in (("ipv4", {"cidr_block": ANYWHERE}), ("ipv6", {"ipv6_cidr_block": "::/0"})):
-                aws.ec2.NetworkAclRule(
-                    f"{name}-{tier}-ingress-deny-{port_name}-{family}", network_acl_id=acl.id, rule_number=number,
-                    egress=False, protocol="tcp", rule_action="deny", from_port=port, to_port=port, **source,
-                    opts=pulumi.ResourceOptions(parent=acl))
-                number += 10
 
     def _flow_logs(self, name: str) -> tuple[aws.cloudwatch.LogGroup, aws.ec2.FlowLog]:
         group = log_group(f"{name}-flow-logs", self.args.flow_log_retention_days, self)

@@ -70,12 +70,16 @@ def python_dependencies(requirements_file: str | Path, python_version: str, arch
     target = BUILD_DIR / "lambda-layers" / key
     if target.exists():
         return target
-    platform = {"arm64": "manylinux2014_aarch64", "x86_64": "manylinux2014_x86_64"}[architecture]
+    machine = {"arm64": "aarch64", "x86_64": "x86_64"}[architecture]
+    # Lambda's Python 3.12+ runtimes run on Amazon Linux 2023 (glibc 2.34): manylinux_2_28 wheels run there too,
+    # and some packages (Pillow 12+) publish no manylinux2014 wheel any more.
+    platforms = [f"manylinux2014_{machine}", f"manylinux_2_28_{machine}"]
     BUILD_DIR.mkdir(exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=BUILD_DIR, prefix="layer-"))
     try:
         subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-compile", "--disable-pip-version-check",
-                        "--target", str(staging / "python"), "--platform", platform, "--implementation", "cp",
+                        "--target", str(staging / "python"), *[a for p in platforms for a in ("--platform", p)],
+                        "--implementation", "cp",
                         "--python-version", python_version, "--only-binary=:all:", "-r", str(requirements)],
                        check=True, stdout=subprocess.DEVNULL)
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -34,7 +34,7 @@ from components.args import (
     Port,
     Text,
     Whole,
-    same_as,
+    like,
     setting,
     wiring,
 )
@@ -58,7 +58,7 @@ class ScalingContainerArgs(Args):
     task_security_group_ids: pulumi.Input[Sequence[str]] = wiring(
         "The network's app group: admits only the load balancer's group, on container_port.")
     dockerfile: str = wiring("The app's Dockerfile (its directory holds the image's sources).")
-    assign_public_ip: pulumi.Input[bool] = same_as(FargateServiceArgs, "assign_public_ip")
+    assign_public_ip: pulumi.Input[bool] = like(FargateServiceArgs, "assign_public_ip")
     command: Sequence[str] = wiring("Overrides the image's CMD (the arguments after its ENTRYPOINT).", default=())
     environment: Mapping[str, str] = wiring("The container's plain environment (secrets never: they go through "
                                             "Secrets Manager).", default={})
@@ -75,10 +75,10 @@ class ScalingContainerArgs(Args):
                                   "The app's container (the one the load balancer targets).")
     container_port: int = setting(8080, Port(), "The port the app listens on: the network's app_port, the only "
                                                 "port its app security group admits.")
-    health_check_path: str = same_as(WebLoadBalancerArgs, "health_check_path")
-    cpu: int = same_as(FargateTaskArgs, "cpu")
-    memory_mb: int = same_as(FargateTaskArgs, "memory_mb")
-    cpu_architecture: str = same_as(FargateTaskArgs, "cpu_architecture")
+    health_check_path: str = like(WebLoadBalancerArgs, "health_check_path")
+    cpu: int = like(FargateTaskArgs, "cpu")
+    memory_mb: int = like(FargateTaskArgs, "memory_mb")
+    cpu_architecture: str = like(FargateTaskArgs, "cpu_architecture")
     desired_count: int = setting(2, Whole(1, MAX_TASKS), "Tasks at the first deploy; Auto Scaling owns the count "
                                                          "afterwards.")
     min_count: int = setting(2, Whole(1, MAX_TASKS), "Fewest tasks Auto Scaling keeps (and below which the service "
@@ -90,12 +90,12 @@ class ScalingContainerArgs(Args):
                                                  "(ALBRequestCountPerTarget) to track as well; null: CPU only.")
     scale_out_cooldown_seconds: int = setting(60, COOLDOWN, "Wait after scaling out before scaling out again.")
     scale_in_cooldown_seconds: int = setting(60, COOLDOWN, "Wait after scaling before scaling in.")
-    health_check_grace_period_seconds: int = same_as(FargateServiceArgs, "health_check_grace_period_seconds")
-    deregistration_delay_seconds: int = same_as(WebLoadBalancerArgs, "deregistration_delay_seconds")
-    idle_timeout_seconds: int = same_as(WebLoadBalancerArgs, "idle_timeout_seconds")
-    certificate_arn: Optional[str] = same_as(WebLoadBalancerArgs, "certificate_arn")
-    ssl_policy: str = same_as(WebLoadBalancerArgs, "ssl_policy")
-    deletion_protection: bool = same_as(WebLoadBalancerArgs, "deletion_protection")
+    health_check_grace_period_seconds: int = like(FargateServiceArgs, "health_check_grace_period_seconds")
+    deregistration_delay_seconds: int = like(WebLoadBalancerArgs, "deregistration_delay_seconds")
+    idle_timeout_seconds: int = like(WebLoadBalancerArgs, "idle_timeout_seconds")
+    certificate_arn: Optional[str] = like(WebLoadBalancerArgs, "certificate_arn")
+    ssl_policy: str = like(WebLoadBalancerArgs, "ssl_policy")
+    deletion_protection: bool = like(WebLoadBalancerArgs, "deletion_protection")
     input_bucket: bool = setting(True, Boolean(), "Create a private bucket the service reads its inputs from (its "
                                                   "name in bucket_variable).")
     bucket_writable: bool = setting(False, Boolean(), "The task role may also write objects to the bucket (state "
@@ -106,10 +106,10 @@ class ScalingContainerArgs(Args):
     discovery_name: str = same_as(ServiceDiscoveryArgs, "service_name")
     force_destroy: bool = setting(False, Boolean(), "Let destroy delete the bucket and the image repository with "
                                                     "their contents (dev only).")
-    log_retention_days: int = same_as(FargateTaskArgs, "log_retention_days")
-    keep_images: int = same_as(ContainerImageArgs, "keep_images")
-    server_errors_per_minute: int = same_as(WebLoadBalancerArgs, "server_errors_per_minute")
-    response_time_p99_seconds: float = same_as(WebLoadBalancerArgs, "response_time_p99_seconds")
+    log_retention_days: int = like(FargateTaskArgs, "log_retention_days")
+    keep_images: int = like(ContainerImageArgs, "keep_images")
+    server_errors_per_minute: int = like(WebLoadBalancerArgs, "server_errors_per_minute")
+    response_time_p99_seconds: float = like(WebLoadBalancerArgs, "response_time_p99_seconds")
     cpu_anomaly_band_width: float = setting(2.0, Number(1, 10, "(standard deviations)"), "Width of the CPU band "
                                             "anomaly detection expects; wider alarms less often.")
     cpu_anomaly_periods: int = setting(3, Whole(1, 24, "(5-minute periods)"), "How long CPU stays above the band "

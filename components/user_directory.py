@@ -47,6 +47,8 @@ def _user_entry(value: object) -> bool:
             and all(isinstance(g, str) for g in value.get("groups", [])))
 
 
+USER_WRITABLE = ("family_name", "given_name", "picture")  # profile only: never what identifies or admits a user
+
 @dataclass(frozen=True)
 class UserDirectoryArgs(Args):
     users: Sequence[Mapping] = setting([], ListOf(Custom(_user_entry, "{email: <address>, groups: [<group>, …]}")),
@@ -170,14 +172,17 @@ class UserDirectory(pulumi.ComponentResource):
             id_token_validity=args.access_token_minutes, refresh_token_validity=args.refresh_token_days,
             token_validity_units=aws.cognito.UserPoolClientTokenValidityUnitsArgs(
                 access_token="minutes", id_token="minutes", refresh_token="days"),
+            write_attributes=list(USER_WRITABLE),  # unset, users could rewrite their own e-mail
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.resource_server]), **settings)
 
 
 def user_pool(name: str, parent: pulumi.Resource, *, mfa: str, password_minimum_length: int = 14,
               temporary_password_days: int = 3, deletion_protection: bool = False,
-              tier: Optional[str] = None) -> aws.cognito.UserPool:
+              tier: Optional[str] = None, custom_attributes: Sequence[str] = ()) -> aws.cognito.UserPool:
     """A pool whose users sign in with their e-mail (case-insensitive), are created by an administrator only,
-    need strong passwords, may (or must) use a TOTP app, and recover their account by verified e-mail."""
+    need strong passwords, may (or must) use a TOTP app, and recover their account by verified e-mail.
+    ``custom_attributes``: string attributes (``hd`` for ``custom:hd``); they can be added to an existing pool,
+    never removed or changed."""
     return aws.cognito.UserPool(
         name, username_attributes=["email"], auto_verified_attributes=["email"],
         username_configuration=aws.cognito.UserPoolUsernameConfigurationArgs(case_sensitive=False),
@@ -190,5 +195,9 @@ def user_pool(name: str, parent: pulumi.Resource, *, mfa: str, password_minimum_
         if mfa != "OFF" else None,
         account_recovery_setting=aws.cognito.UserPoolAccountRecoverySettingArgs(recovery_mechanisms=[
             aws.cognito.UserPoolAccountRecoverySettingRecoveryMechanismArgs(name="verified_email", priority=1)]),
+        schemas=[aws.cognito.UserPoolSchemaArgs(
+            name=attribute, attribute_data_type="String", mutable=True, developer_only_attribute=False,
+            string_attribute_constraints=aws.cognito.UserPoolSchemaStringAttributeConstraintsArgs(
+                min_length="0", max_length="253")) for attribute in custom_attributes] or None,
         user_pool_tier=tier, deletion_protection="ACTIVE" if deletion_protection else "INACTIVE",
         opts=pulumi.ResourceOptions(parent=parent))

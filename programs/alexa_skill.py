@@ -9,6 +9,7 @@ import pulumi
 
 from components.alexa_skill import AlexaSkillFunction, AlexaSkillFunctionArgs
 from components.args import Args, Custom, Number, Whole, required, setting
+from components.dashboard import OUTPUT, widgets
 from programs.common import PROJECT, ConfigError, Section, environment, upstream
 from runtime.alexa_skill import contract
 
@@ -47,3 +48,4 @@ def main() -> None:
     pulumi.export("skill_id", args.skill_id)
     pulumi.export("log_group", skill.function.log_group.name)
     pulumi.export("alarms", [alarm.name for alarm in skill.alarms])
+    pulumi.export(OUTPUT, widgets(skill.alarms))

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 import pulumi
 
 from components.args import Args, Whole, setting
+from components.dashboard import OUTPUT, widgets
 from components.scaling_container import ScalingContainer, ScalingContainerArgs
-from programs.common import PROJECT, ConfigError, Section, environment, known, task_placement, upstream
+from programs.common import PROJECT, ConfigError, Section, environment, require_app_port, task_placement, upstream
 from runtime.bean_counter import contract
 
 
@@ -38,7 +39,8 @@ def main() -> None:
         assign_public_ip=placement.assign_public_ip, dockerfile=contract.DOCKERFILE,
         health_check_path=contract.HEALTH_PATH, bucket_variable=contract.ENV_BUCKET,
         alarm_topic_arn=alerts.require_output("topic_arn"))
-    _check(args, own, int(known(network.require_output("app_port"))))
+    require_app_port(network, BEAN_COUNTER.name, "container_port", args.container_port)
+    _check_memory(args, own)
     args = dataclasses.replace(args, command=contract.command(args.container_port, own.workers),
                                health_check_command=contract.health_check(args.container_port))
     service = ScalingContainer(f"{environment()}-bean-counter", args)
@@ -53,13 +55,12 @@ def main() -> None:
     pulumi.export("scaling", {"min": args.min_count, "max": args.max_count,
                               "cpu_target_percent": args.cpu_target_percent,
                               "requests_per_target": args.requests_per_target})
+    pulumi.export(OUTPUT, widgets(service.alarms, rules=[(service.failed_task_rule, "tasks stopped with a failed "
+                                                                                    "container")]))
 
 
-def _check(args: ScalingContainerArgs, own: BeanCounterSettings, app_port: int) -> None:
+def _check_memory(args: ScalingContainerArgs, own: BeanCounterSettings) -> None:
     key = f"{PROJECT}:{BEAN_COUNTER.name}"
-    if args.container_port != app_port:
-        raise ConfigError(f"{key}.container_port: {args.container_port} is not allowed; allowed: {app_port}, the "
-                          f"only port the network's app security group admits")
     if contract.memory_needed_mb(own.workers) > args.memory_mb:
         fitting = args.memory_mb // contract.memory_needed_mb(1)
         raise ConfigError(f"{key}.workers: {own.workers} is not allowed; allowed: at most {fitting} with memory_mb "

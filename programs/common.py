@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import pulumi
+from pulumi.runtime.sync_await import _sync_await  # how the SDK's own synchronous invokes wait
 
 from components.args import (
     SETTING,
@@ -130,6 +131,11 @@ def load_args(section_name: str, args_type: type[T], *, settings: dict[str, Any]
         return args_type(**{**raw, **overrides})
 
 
+def upstream_stacks() -> dict[str, str]:
+    """Every upstream stack this one declares, alias -> stack name, in the order its stack file lists them."""
+    return dict(config().get_object("upstream") or {})
+
+
 def upstream(alias: str) -> pulumi.StackReference:
     """The stack this one declares as ``cloud-patterns:upstream.<alias>`` (e.g. ``network: dev-network``)."""
     stacks = config().get_object("upstream") or {}
@@ -140,13 +146,20 @@ def upstream(alias: str) -> pulumi.StackReference:
     return pulumi.StackReference(f"{alias}-stack", stack_name=f"{organization}/{PROJECT}/{stacks[alias]}")
 
 
-def known(output: pulumi.Output[T]) -> T:
-    """The value of an output that is known before this stack registers anything (an upstream stack's output),
-    so config can be checked against it before any resource: the program waits for it as Pulumi's synchronous
-    invokes (``aws.get_region()``) wait for theirs."""
-    from pulumi.runtime.sync_await import _sync_await
+def upstream_value(stack: pulumi.StackReference, name: str) -> Any:
+    """An output of an upstream stack as a plain value, read before any resource is registered so that config
+    can be checked against it; None while the engine does not know it yet."""
+    details = _sync_await(stack.get_output_details(name))
+    return details.value if details.value is not None else details.secret_value
 
-    return _sync_await(output.future())
+
+def require_app_port(network: pulumi.StackReference, section_name: str, key: str, port: int) -> None:
+    """Refuses ``port`` (the config key ``<section_name>.<key>``) unless it is the network's ``app_port``: the only
+    port the network's app security group admits from the load balancers."""
+    app_port = upstream_value(network, "app_port")
+    if app_port is not None and int(app_port) != port:
+        raise ConfigError(f"{PROJECT}:{section_name}.{key}: {port!r} is not allowed; allowed: {int(app_port)}, the "
+                          f"network's app_port (the only port its app security group admits)")
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from components.args import (
     Whole,
     setting,
 )
+from components.dashboard import OUTPUT, widgets
 from components.delivery_stream import DeliveryStream, DeliveryStreamArgs
 from components.lambda_function import LambdaFunctionArgs
 from programs.common import Section, environment, upstream
@@ -92,3 +93,4 @@ def main() -> None:
     pulumi.export("glue_table", pulumi.Output.concat(stream.database.name, ".", stream.table.name)
                   if stream.table else None)
     pulumi.export("alarms", len(stream.alarms))
+    pulumi.export(OUTPUT, widgets(stream.alarms))

@@ -9,6 +9,7 @@ import pulumi
 
 from components.args import Args, Custom, InvalidArgument, ListOf, Whole, setting
 from components.cloud_proxy import CloudProxy, CloudProxyArgs
+from components.dashboard import OUTPUT, widgets
 from programs.common import Section, environment, settings_of, upstream
 from runtime.label_detector import contract as detector_contract
 from runtime.label_proxy import contract
@@ -70,3 +71,4 @@ def main() -> None:
     pulumi.export("log_group", proxy.proxy.log_group.name)
     pulumi.export("access_log_group", proxy.access_logs.name)
     pulumi.export("invoke_policy_arn", proxy.invoke_policy.arn)
+    pulumi.export(OUTPUT, widgets(proxy.alarms))

@@ -14,6 +14,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.args import Args, Maybe, Text, Whole, setting
+from components.dashboard import OUTPUT, widgets
 from components.lambda_function import LambdaFunctionArgs
 from components.secure_api import LambdaAuthorizer, LambdaIntegration, Route, SecureApi, SecureApiArgs
 from components.user_directory import UserDirectory, UserDirectoryArgs
@@ -71,3 +72,4 @@ def main() -> None:
     pulumi.export("handler_function", api.functions["handlers"].function.name)
     pulumi.export("authorizer_function", api.authorizer_function.function.name)
     pulumi.export("access_log_group", api.access_logs.name)
+    pulumi.export(OUTPUT, widgets(api.alarms))

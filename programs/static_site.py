@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import pulumi
 
 from components.args import Args, Custom, setting
+from components.dashboard import OUTPUT, widgets
 from components.static_site import StaticSite, StaticSiteArgs
 from programs.common import Section, environment, upstream
 from runtime.static_site import contract
@@ -41,3 +42,4 @@ def main() -> None:
     pulumi.export("distribution_domain_name", site.distribution.domain_name)
     pulumi.export("certificate_arn", site.certificate.arn if site.certificate else None)
     pulumi.export("log_bucket", site.log_bucket.bucket if site.log_bucket else None)
+    pulumi.export(OUTPUT, widgets(site.alarms))

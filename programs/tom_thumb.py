@@ -14,7 +14,14 @@ import pulumi
 import pulumi_aws as aws
 
 from components.args import Args, Custom, Maybe, Whole, setting
-from components.container_on_demand import SUFFIXES, ContainerOnDemand, ContainerOnDemandArgs, InvokerSpec, TaskContainer
+from components.container_on_demand import (
+    SUFFIXES,
+    ContainerOnDemand,
+    ContainerOnDemandArgs,
+    InvokerSpec,
+    TaskContainer,
+)
+from components.dashboard import OUTPUT, widgets
 from components.task_triggers import SCHEDULE_EXPRESSION, TIMEZONE, WINDOW_MINUTES, ScheduleTrigger
 from programs.common import Section, environment, task_placement, upstream
 from runtime.task_invoker import contract as invoker
@@ -76,3 +83,5 @@ def main() -> None:
     pulumi.export("task_log_group", thumbs.task.log_group.name)
     pulumi.export("invoker_log_group", thumbs.invoker.log_group.name)
     pulumi.export("backfill_schedule", thumbs.schedules[0].name if thumbs.schedules else None)
+    pulumi.export(OUTPUT, widgets(thumbs.alarms, rules=[(thumbs.failed_task_rule, "tasks stopped with a failed "
+                                                                                   "container")]))

@@ -11,20 +11,26 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 from rich.markdown import Markdown
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
+from planning import project
+from planning.offline import MOCK_NOTE, SECRET, StackPlan, plan_document, plan_environment
+from planning.project import Environment, ProjectError, load_environment
 from policies.evaluate import policy_gate
-from stacks import driver, graph as stack_graph, settings_docs
+from stacks import driver, placeholders, settings_docs
+from stacks import graph as stack_graph
+from stacks import init as stack_init
 from stacks.changes import StackChanges
 from stacks.cost import CostError, estimate, estimate_markdown, plans_from_document, report_section
 from stacks.diff import OFFLINE_NOTE, diff_against, diff_documents
-from stacks.markdown import Report, render as render_markdown
-from planning.offline import SECRET, StackPlan, plan_document, plan_environment
+from stacks.engine import CliNotFound
+from stacks.markdown import Report
+from stacks.markdown import render as render_markdown
 from stacks.orchestrator import Engine, Operation, RunSummary, check_destroy, select
 from stacks.progress import SYMBOLS, JsonLines, LiveView, render_summary
-from planning.project import Environment, ProjectError, load_environment
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 err = Console(stderr=True)
@@ -42,7 +48,10 @@ ParallelOption = Annotated[int, typer.Option(
 JsonOption = Annotated[bool, typer.Option(
     "--json", help="Machine-readable output: one JSON object per event, then the summary.")]
 MarkdownOption = Annotated[Optional[Path], typer.Option(
-    "--markdown", help="Write a Markdown summary of the changes (for a pull-request comment) to this file.")]
+    "--markdown", help="Write a Markdown summary of the changes (for a pull-request comment) to this file; its "
+                       "directory must exist (checked before anything runs).")]
+CLOUD_COMMANDS = frozenset(operation.value for operation in Operation)
+"""The commands that run the Pulumi CLI: one per operation of the engine."""
 
 
 @dataclass(frozen=True)
@@ -71,10 +80,35 @@ def load(environment: str, selection: Selection) -> tuple[Environment, list[str]
         fail(str(error))
 
 
+def no_cli_commands() -> list[str]:
+    """Every command that needs no Pulumi CLI, as a user types it (commands added later are named too)."""
+    names = sorted(command.name or command.callback.__name__.replace("_", "-") for command in app.registered_commands)
+    return [f"{name} --offline" if name == "plan" else name for name in names if name not in CLOUD_COMMANDS]
+
+
+def cli_missing(error: CliNotFound) -> str:
+    return f"{error} Commands that need no CLI: {', '.join(no_cli_commands())}."
+
+
+def check_markdown_path(path: Path | None) -> None:
+    """Refuses, before anything is planned or run, a ``--markdown`` file that could not be written."""
+    if path is None:
+        return
+    directory = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        fail(f"--markdown {path}: is a directory; give a file name, e.g. {path / 'summary.md'}")
+    if not directory.is_dir():
+        fail(f"--markdown {path}: directory {directory} does not exist; create it or choose another path")
+    if not os.access(directory, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        fail(f"--markdown {path}: not writable")
+
+
 def make_engine(environment: str) -> Engine:
     """The Automation API engine, once the Pulumi CLI and the secrets passphrase are known to be there."""
     try:
         engine = driver.default_engine(environment=environment)
+    except CliNotFound as error:
+        fail(cli_missing(error))
     except ProjectError as error:
         fail(str(error))
     if os.environ.get(driver.SIMULATE_VARIABLE):
@@ -141,6 +175,7 @@ def preview(environment: EnvironmentArg, stack: StackOption = None, with_deps: W
             diff: Annotated[bool, typer.Option("--diff", help="Show each stack's property-level diff.")] = False,
             markdown: MarkdownOption = None) -> None:
     """Show what up would change (stacks read their upstream stacks' deployed outputs)."""
+    check_markdown_path(markdown)
     summary = cloud_run(Operation.PREVIEW, environment, Selection(stack, with_deps, with_dependents), parallel,
                         as_json, diff)
     if diff and not as_json:
@@ -205,7 +240,8 @@ def outputs(environment: EnvironmentArg, stack: StackOption = None, with_deps: W
             with_dependents: WithDependentsOption = False, parallel: ParallelOption = 4,
             as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document of every stack's "
                                                                  "outputs.")] = False,
-            show_secrets: Annotated[bool, typer.Option(help="Show secret outputs instead of [secret].")] = False
+            show_secrets: Annotated[bool, typer.Option(help=escape(f"Show secret outputs instead of {SECRET}."))
+                                    ] = False
             ) -> None:
     """Print the stacks' outputs."""
     env, names = load(environment, Selection(stack, with_deps, with_dependents))
@@ -236,7 +272,7 @@ def print_outputs(summary: RunSummary, show_secrets: bool) -> None:
         table = Table(title=outcome.stack, title_justify="left", show_header=False)
         for name, output in sorted(outcome.result.outputs.items()):
             shown = SECRET if output.secret and not show_secrets else json.dumps(output.value, default=str)
-            table.add_row(name, shown)
+            table.add_row(Text(name), Text(shown))  # plain text: "[secret]" and values are not markup
         out.print(table)
 
 
@@ -262,43 +298,55 @@ def plan(environment: EnvironmentArg,
          with_dependents: WithDependentsOption = False,
          diff_against: Annotated[Optional[str], typer.Option(
              "--diff-against", metavar="GIT-REF",
-             help="Compare with the offline plan of this git ref (e.g. origin/main) and summarise the changes.")] = None,
+             help="Compare with the offline plan of this git ref (e.g. origin/main) and summarise the changes.")
+         ] = None,
          markdown: MarkdownOption = None) -> None:
     """Plan every stack of an environment (or the selected ones) in dependency order."""
     if not offline:
         fail("plan runs only --offline; for a cloud preview use `python -m stacks preview`")
+    check_markdown_path(markdown)
     env, names = load(environment, Selection(stack, with_deps, with_dependents))
     if diff_against:
         offline_diff(env, names, diff_against, as_json, markdown)
         return
     plans = offline_plans(env, names)
+    found = placeholders.find(env, [p.spec.name for p in plans])
     if markdown:
         report = Report(f"Offline plan: {env.name} (as a new environment)",
                         diff_documents({"stacks": []}, plan_document(env, plans)), intro=OFFLINE_NOTE)
         extend_offline_report(report, env, names, plans=plans)
+        if found:
+            report.add_section("Placeholders", placeholders_markdown(found))
         write_report(report, markdown)
     if as_json:
         document = plan_document(env, plans)
+        document["placeholders"] = [p.to_json() for p in found]
+        print_placeholders(found, err)
         violated = policy_gate(plans, err, document)  # adds the "policy" section
         sys.stdout.write(json.dumps(document, indent=2, sort_keys=False, default=str) + "\n")
     else:
+        out.print(Text(f"{env.name}: {MOCK_NOTE}.", style="yellow"))
         for stack_plan in plans:
             out.print(render_plan(stack_plan))
-        total = sum(len(p.resources) for p in plans)
-        out.print(f"[bold]{env.name}[/]: {len(plans)} stacks, {total} resources planned offline")
+        custom, components = counts(plans)
+        out.print(f"[bold]{env.name}[/]: {len(plans)} stacks, {custom} resources and {components} components "
+                  f"planned offline (mock values)")
+        print_placeholders(found, out)
         violated = policy_gate(plans, out)
     if violated:
         raise typer.Exit(1)  # a mandatory policy is violated
 
 
 @app.command()
-def cost(environment: EnvironmentArg, stack: StackOption = None,
+def cost(environment: EnvironmentArg, stack: StackOption = None, with_deps: WithDepsOption = False,
+         with_dependents: WithDependentsOption = False,
          as_json: Annotated[bool, typer.Option("--json", help="Print the estimate as JSON on stdout.")] = False,
          usage: Annotated[Optional[Path], typer.Option(
              help="YAML file of monthly usage that turns usage-based prices into a monthly total.")] = None) -> None:
     """Estimate each stack's fixed monthly cost and its usage-based prices, from the offline plan."""
+    env, names = load(environment, Selection(stack, with_deps, with_dependents))
     try:
-        result = estimate(environment, stack, usage)
+        result = estimate(env.name, names, usage)
     except (ProjectError, CostError) as error:
         fail(str(error))
     except Exception as error:  # a program's own error (e.g. invalid config): its message, no traceback
@@ -320,6 +368,80 @@ def docs(check: Annotated[bool, typer.Option("--check", help="Only report drifte
     if remaining:
         raise typer.Exit(1)
     out.print("settings tables are up to date" if check else "settings tables written", highlight=False)
+
+
+@app.command()
+def init(environment: Annotated[str, typer.Argument(help="The new environment, e.g. staging (letters and digits).")],
+         template: Annotated[str, typer.Option("--from", help="The environment whose stack files to start from.")
+                             ] = "dev",
+         region: Annotated[Optional[str], typer.Option(help="AWS region of every AWS stack.")] = None,
+         nat_strategy: Annotated[Optional[str], typer.Option(help="The network's NAT: none, single, one-per-az.")
+                                 ] = None,
+         domain: Annotated[Optional[str], typer.Option(
+             help=f"DNS domain: the back office is {stack_init.BACKOFFICE}.DOMAIN (and the static site DOMAIN where "
+                  "the template gives it one).")] = None,
+         zone_id: Annotated[Optional[str], typer.Option(help="Route 53 hosted zone of the static site's domain.")
+                            ] = None,
+         certificate_arn: Annotated[Optional[str], typer.Option(
+             help="ACM certificate in the region covering the back office's host name.")] = None,
+         email_domain: Annotated[Optional[list[str]], typer.Option(
+             help="An e-mail domain allowed to sign in to the back office; repeatable.")] = None,
+         gcp_project: Annotated[Optional[str], typer.Option(help="GCP project of the GCP stacks.")] = None,
+         alert_email: Annotated[Optional[list[str]], typer.Option(
+             help="An address the alarms notify; repeatable.")] = None,
+         prompt: Annotated[bool, typer.Option(help="Ask for the values not given (only on a terminal).")] = True
+         ) -> None:
+    """Write a new environment's stack files from another's, with your region, domain, certificate, e-mail
+    domains, GCP project, NAT strategy and alert e-mails; each value checked by its setting's rule. Never
+    overwrites."""
+    given = {"region": region, "nat_strategy": nat_strategy, "domain": domain, "zone_id": zone_id,
+             "certificate_arn": certificate_arn, "email_domain": email_domain, "gcp_project": gcp_project,
+             "alert_email": alert_email}
+    project_dir = project.PROJECT_DIR
+    try:
+        stack_init.check_new(environment, template, project_dir)
+        source = load_environment(template, project_dir)
+        questions = stack_init.questions_for(source)
+        answers = {q.name: stack_init.parse(q, given[q.name]) for q in questions if given[q.name] is not None}
+        for question in questions:
+            stack_init.check_answer(question, answers[question.name], source) if question.name in answers else None
+        if prompt and interactive():
+            answers.update(ask(environment, source, [q for q in questions if q.name not in answers]))
+        draft = stack_init.draft(environment, source, answers)
+        paths = stack_init.write(draft, project_dir)
+    except ProjectError as error:
+        fail(str(error))
+    out.print(f"wrote {len(paths)} stack files of {environment} from {template}: "
+              f"{', '.join(p.name for p in paths)}", highlight=False)
+    for dropped in draft.dropped_secrets:
+        out.print(Text(f"secret not carried over (encrypted for {template}), set it again: {dropped}"))
+    print_placeholders(stack_init.remaining_placeholders(environment, project_dir), out)
+    out.print(f"next: .venv/bin/python -m stacks plan {environment} --offline, then docs/deploying.md", highlight=False)
+
+
+def interactive() -> bool:
+    return sys.stdin.isatty()
+
+
+def ask(environment: str, source: Environment, questions: list) -> dict:
+    """Prompts for each question until its answer passes its rules; an empty answer keeps the template's value."""
+    answers = {}
+    out.print(f"Values for {environment} (Enter keeps {source.name}'s value, shown in brackets):", highlight=False)
+    for question in questions:
+        while True:
+            kept = stack_init.current(question, source)
+            raw = typer.prompt(f"{question.text} [{kept}]", default="", show_default=False)
+            if not raw.strip():
+                break
+            value = stack_init.parse(question, raw)
+            try:
+                stack_init.check_answer(question, value, source)
+            except ProjectError as error:
+                err.print(Text(f"  {error}", style="red"))
+                continue
+            answers[question.name] = value
+            break
+    return answers
 
 
 def offline_plans(env: Environment, names: list[str]) -> list[StackPlan]:
@@ -374,12 +496,34 @@ def render_changes(changes: StackChanges) -> Tree:
     return tree
 
 
+def counts(plans: list[StackPlan]) -> tuple[int, int]:
+    """(resources, components) of the plans: what the stack lines and the footer both count."""
+    custom = sum(r.custom for p in plans for r in p.resources)
+    return custom, sum(len(p.resources) for p in plans) - custom
+
+
+def print_placeholders(found: list[placeholders.Placeholder], console: Console) -> None:
+    if not found:
+        return
+    tree = Tree(Text(f"warning: {placeholders.warning(len(found))}", style="yellow"))
+    for placeholder in found:
+        tree.add(Text(str(placeholder)))
+    console.print(tree)
+
+
+def placeholders_markdown(found: list[placeholders.Placeholder]) -> str:
+    rows = [f"{placeholders.warning(len(found))}.", "", "| file | key | value | stands for |",
+            "| --- | --- | --- | --- |"]
+    rows += [f"| `{p.file}` | `{p.key}` | `{p.value}` | {p.what} |" for p in found]
+    return "\n".join(rows)
+
+
 def render_plan(plan: StackPlan):
     """A stack's resources as a tree (type and name, under their parents), then its outputs."""
     deps = f" (depends on {', '.join(plan.spec.depends_on)})" if plan.spec.depends_on else ""
-    custom = sum(r.custom for r in plan.resources)
+    custom, components = counts([plan])
     tree = Tree(f"[bold]{plan.spec.name}[/] program={plan.spec.program}{deps}: "
-                f"{custom} resources, {len(plan.resources) - custom} components")
+                f"{custom} resources, {components} components")
     nodes = {}
     for resource in plan.resources:
         parent = nodes.get(resource.parent, tree)

@@ -9,8 +9,6 @@ tell an in-place update from a replacement (that needs the provider): the cloud 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import io
 import json
 import os
@@ -18,11 +16,13 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
-from stacks.changes import ResourceChange, StackChanges
 from planning.project import PROJECT_DIR, ProjectError
+from stacks.changes import ResourceChange, StackChanges
 
 OFFLINE_NOTE = ("Planned offline with mock providers from the stacks' real programs: no cloud access. An offline "
                 "plan cannot tell an in-place update from a replacement; the cloud preview can.")
@@ -56,12 +56,17 @@ def export_ref(project_dir: Path, ref: str, destination: Path) -> str:
     return commit[:12]
 
 
-def plan_document(project_dir: Path, environment: str, label: str, timeout: float = 600) -> dict:
-    """The offline plan (``plan --offline --json``) of ``environment`` in ``project_dir``; no stacks → empty."""
-    if not any(project_dir.glob(f"Pulumi.{environment}-*.yaml")):
+def plan_document(project_dir: Path, environment: str, label: str, timeout: float = 600,
+                  stacks: Iterable[str] | None = None) -> dict:
+    """The offline plan (``plan --offline --json``) of ``environment`` in ``project_dir`` (only ``stacks``, full
+    names, and what they need, when given: those the tree has); no stacks → empty."""
+    present = {p.name[len("Pulumi."):-len(".yaml")] for p in project_dir.glob(f"Pulumi.{environment}-*.yaml")}
+    wanted = sorted(present if stacks is None else present & set(stacks))
+    if not wanted:
         return {"environment": environment, "stacks": []}
+    selection = [] if stacks is None else [option for name in wanted for option in ("--stack", name)]
     env = {**os.environ, "PYTHONPATH": str(project_dir)}
-    result = subprocess.run([sys.executable, "-m", "stacks", "plan", environment, "--offline", "--json"],
+    result = subprocess.run([sys.executable, "-m", "stacks", "plan", environment, "--offline", "--json", *selection],
                             cwd=project_dir, env=env, capture_output=True, text=True, timeout=timeout)
     document = _plan_document(result.stdout)
     if document is None:  # a plan that completed but failed a policy still printed its document: keep it
@@ -121,7 +126,7 @@ def diff_against(environment: str, ref: str, project_dir: Path | None = None,
         base_dir = Path(temporary)
         commit = export_ref(project_dir, ref, base_dir)
         with ThreadPoolExecutor(max_workers=2) as pool:
-            base = pool.submit(plan_document, base_dir, environment, f"{ref} ({commit})")
-            head = pool.submit(plan_document, project_dir, environment, "the working tree")
+            base = pool.submit(plan_document, base_dir, environment, f"{ref} ({commit})", stacks=selected)
+            head = pool.submit(plan_document, project_dir, environment, "the working tree", stacks=selected)
             base_document, head_document = base.result(), head.result()
     return OfflineDiff(commit, diff_documents(base_document, head_document, selected), base_document, head_document)

@@ -38,8 +38,8 @@ from stacks.orchestrator import (Diagnostic, Emit, Operation, PolicyViolation, R
 from planning.project import PROJECT_DIR, ProjectError
 
 INSTALL_HINT = ("Pulumi CLI not found: install with `curl -fsSL https://get.pulumi.com | sh` (then add "
-                "~/.pulumi/bin to PATH), or see https://www.pulumi.com/docs/install/. `plan --offline` and "
-                "`graph` need no CLI.")
+                "~/.pulumi/bin to PATH), or see https://www.pulumi.com/docs/install/.")
+"""The command line adds the commands that need no CLI (``stacks.cli.no_cli_commands``)."""
 STATE_DIR = ".pulumi-state"
 POLICY_DIR = "policies"
 MAX_MESSAGE = 4000

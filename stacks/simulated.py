@@ -1,26 +1,44 @@
 """An engine that simulates stacks: known durations, chosen failures, no cloud and no Pulumi CLI.
 
 It is the injected engine of the orchestration tests and of ``benchmarks/driver_bench.py``, and lets the
-command line be tried end to end (progress view, ``--json``, Ctrl-C, exit codes) without credentials:
-``STACKS_SIMULATE=sim.json python -m stacks up dev`` where ``sim.json`` holds
-``{"durations": {"dev-network": 2}, "default_duration": 1, "failures": {"dev-x": "boom"},
-"state_file": ".sim-state.json"}``.
+command line and the library be tried end to end (progress view, ``--json``, Ctrl-C, exit codes, outputs)
+without credentials: ``STACKS_SIMULATE=sim.json python -m stacks up dev`` where ``sim.json`` holds any of
+``{"durations": {"dev-network": 2}, "default_duration": 1, "failures": {"dev-x": "boom"}, "resources": 3,
+"state_file": ".sim-state.json"}`` (``{}`` is enough; a relative ``state_file`` is next to ``sim.json``).
 
 Each simulated stack holds ``resources`` resources. ``up`` creates them, or updates them when the stack's
 config changed since it was deployed, or reports them unchanged; ``destroy`` deletes them. Deployed
 stacks (and their config fingerprints) are kept in memory, and in ``state_file`` when one is given.
+
+``outputs`` of a deployed stack are its offline plan's outputs (``OfflineOutputs``): the stack's real program
+under the mock engine, fed its upstream stacks' outputs, so they have the real names and shapes
+(``vpc_id = "vpc-…"``, secrets marked secret) with mock values.
 """
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+from planning.mocks import SecretValue
+from planning.offline import evaluate_stack
+from planning.project import StackSpec, load_environment
 from stacks.changes import ResourceChange
-from stacks.orchestrator import (Emit, Operation, ResourceEvent, StackCancelled, StackFailed, StackOutput,
-                                 StackRequest, StackResult)
+from stacks.orchestrator import (
+    Emit,
+    Operation,
+    ResourceEvent,
+    StackCancelled,
+    StackFailed,
+    StackOutput,
+    StackRequest,
+    StackResult,
+)
 
 RESOURCE_TYPE = "simulated:index:Resource"
 
@@ -29,14 +47,54 @@ def fingerprint(config: dict) -> str:
     return hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
+class OfflineOutputs:
+    """A stack's outputs as its offline plan gives them; each stack is planned once per instance, after the
+    stacks it reads. Raises ``StackFailed`` with the program's message when the program refuses its config."""
+
+    _engine_lock = threading.Lock()
+    """The SDK's mock engine is one per process: one stack at a time."""
+
+    def __init__(self) -> None:
+        self._outputs: dict[str, dict[str, Any]] = {}
+
+    def __call__(self, spec: StackSpec) -> dict[str, StackOutput]:
+        environment = load_environment(spec.environment, spec.path.parent)
+        with self._engine_lock:
+            for name in environment.dependencies([spec.name]):
+                if name not in self._outputs:
+                    upstream = environment.stacks[name]
+                    self._outputs[name] = _planned_outputs(upstream, {u: self._outputs[u]
+                                                                      for u in upstream.depends_on})
+        return {key: StackOutput(value.value, secret=True) if isinstance(value, SecretValue) else StackOutput(value)
+                for key, value in self._outputs[spec.name].items()}
+
+
+def _planned_outputs(spec: StackSpec, upstream: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    # Engines run in the orchestrator's worker threads, which have no event loop of their own.
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        return evaluate_stack(spec, upstream).outputs
+    except Exception as error:  # the program's own error (e.g. invalid config), as the real engine reports it
+        raise StackFailed(f"{spec.name}: the offline plan failed: {type(error).__name__}: {error}") from None
+    finally:
+        asyncio.set_event_loop(None)
+        loop.close()
+
+
 class SimulatedEngine:
     def __init__(self, durations: dict[str, float] | None = None, default_duration: float = 0.05,
-                 failures: dict[str, str] | None = None, resources: int = 3, state_file: Path | None = None):
+                 failures: dict[str, str] | None = None, resources: int = 3, state_file: Path | None = None,
+                 outputs: Callable[[StackSpec], dict[str, StackOutput]] | None = None):
+        """``durations`` (stack -> seconds, else ``default_duration``) is how long each run takes; ``failures``
+        (stack -> message) the stacks that fail; ``outputs`` what ``outputs`` returns for a deployed stack (by
+        default its offline plan's outputs, ``OfflineOutputs``)."""
         self.durations = dict(durations or {})
         self.default_duration = default_duration
         self.failures = dict(failures or {})
         """Stack -> error message: the stack fails (after its duration) until removed from here."""
         self.resources = resources
+        self.outputs = outputs or OfflineOutputs()
         self.state_file = Path(state_file) if state_file else None
         self.state: dict[str, str] = json.loads(self.state_file.read_text()) \
             if self.state_file and self.state_file.exists() else {}
@@ -120,8 +178,9 @@ class SimulatedEngine:
         if operation is Operation.OUTPUTS or operation is Operation.REFRESH:
             if spec.name not in self.state:
                 raise StackFailed(f"{spec.name} is not deployed: run up first")
-            outputs = {"stack": StackOutput(spec.name), "token": StackOutput("simulated-secret", secret=True)}
-            return StackResult({"same": self.resources}, outputs=outputs if operation is Operation.OUTPUTS else None)
+            if operation is Operation.REFRESH:
+                return StackResult({"same": self.resources})
+            return StackResult({"same": self.resources}, outputs=self.outputs(spec))
         with self._lock:
             if operation is Operation.UP:
                 self.state[spec.name] = fingerprint(spec.config)

@@ -1,7 +1,7 @@
 """Shared fixtures: run a program under the SDK's mock engine, the way the offline plan does."""
 from __future__ import annotations
 
-import os
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -9,11 +9,14 @@ from typing import Any
 
 import pytest
 
-# The test workers already use every core: plans evaluate their stacks in-process unless a test asks otherwise.
-os.environ.setdefault("PLAN_WORKERS", "1")
+from planning.offline import RecordingMonitor, StackPlan, evaluate_stack, plan_environment
+from planning.project import PROJECT, StackSpec, load_environment
 
-from planning.offline import RecordingMonitor, StackPlan, evaluate_stack
-from planning.project import PROJECT, StackSpec
+
+@functools.cache
+def planned(environment: str) -> tuple[StackPlan, ...]:
+    """The offline plans of every stack of ``dev`` or ``prod``, planned once per test process (read-only)."""
+    return tuple(plan_environment(load_environment(environment)))
 
 
 def make_spec(program: str, config: dict[str, Any] | None = None, *, environment: str = "test",

@@ -110,7 +110,7 @@ class ProviderMocks(pulumi.runtime.Mocks):
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict:
         handler = _CALLS.get(args.token)
         if handler is None:
-            raise NotImplementedError(f"no offline mock for the invoke {args.token}; add one to stacks/mocks.py")
+            raise NotImplementedError(f"no offline mock for the invoke {args.token}; add one to planning/mocks/")
         return handler(self.through(args.provider), dict(args.args))
 
 
@@ -133,6 +133,8 @@ _SHAPERS: dict[str, Shaper] = {}
 def shape(*tokens: str) -> Callable[[Shaper], Shaper]:
     def register(fn: Shaper) -> Shaper:
         for token in tokens:
+            if token in _SHAPERS:  # two modules shaping one type: one of them would silently lose
+                raise RuntimeError(f"{token} is shaped twice: in {_SHAPERS[token].__module__} and {fn.__module__}")
             _SHAPERS[token] = fn
         return fn
     return register
@@ -148,6 +150,8 @@ _CALLS: dict[str, Call] = {}
 def call(*tokens: str) -> Callable[[Call], Call]:
     def register(fn: Call) -> Call:
         for token in tokens:
+            if token in _CALLS:
+                raise RuntimeError(f"{token} is answered twice: in {_CALLS[token].__module__} and {fn.__module__}")
             _CALLS[token] = fn
         return fn
     return register

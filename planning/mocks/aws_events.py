@@ -1,8 +1,8 @@
-"""Mock shapes: EventBridge rules and targets, EventBridge Scheduler schedules and groups, CloudWatch alarms,
-SQS queue policies."""
+"""Mock shapes: EventBridge rules (``arn:aws:events:<region>:<account>:rule/[<bus>/]<name>``) and targets,
+CloudWatch alarms and dashboards, SQS queue policies. (EventBridge Scheduler: ``aws_scheduler``.)"""
 from __future__ import annotations
 
-from planning.mocks import ProviderMocks, autoname, shape
+from planning.mocks import ACCOUNT_ID, ProviderMocks, autoname, shape
 
 
 @shape("aws:cloudwatch/eventRule:EventRule")
@@ -10,7 +10,8 @@ def _event_rule(m: ProviderMocks, name: str, inputs: dict) -> tuple[str, dict]:
     rule = autoname(name, inputs)
     bus = inputs.get("eventBusName") or "default"
     path = f"rule/{rule}" if bus == "default" else f"rule/{bus}/{rule}"
-    return rule, {"name": rule, "arn": m.arn("events", path), "eventBusName": bus}
+    return rule, {"name": rule, "arn": m.arn("events", path), "eventBusName": bus,
+                  "state": inputs.get("state") or "ENABLED"}
 
 
 @shape("aws:cloudwatch/eventTarget:EventTarget")
@@ -27,18 +28,16 @@ def _named(service: str, path: str):
     return shaper
 
 
-shape("aws:scheduler/scheduleGroup:ScheduleGroup")(_named("scheduler", "schedule-group/"))
 shape("aws:cloudwatch/metricAlarm:MetricAlarm")(_named("cloudwatch", "alarm:"))
-
-
-@shape("aws:scheduler/schedule:Schedule")
-def _schedule(m: ProviderMocks, name: str, inputs: dict) -> tuple[str, dict]:
-    schedule = autoname(name, inputs)
-    group = inputs.get("groupName") or "default"
-    return f"{group}/{schedule}", {"name": schedule, "groupName": group,
-                                   "arn": m.arn("scheduler", f"schedule/{group}/{schedule}")}
 
 
 @shape("aws:sqs/queuePolicy:QueuePolicy")
 def _queue_policy(m: ProviderMocks, name: str, inputs: dict) -> tuple[str, dict]:
     return str(inputs.get("queueUrl") or name), {}
+
+
+@shape("aws:cloudwatch/dashboard:Dashboard")
+def _dashboard(m: ProviderMocks, name: str, inputs: dict) -> tuple[str, dict]:
+    dashboard = inputs.get("dashboardName") or autoname(name, {})
+    return dashboard, {"dashboardName": dashboard, "dashboardArn": f"arn:aws:cloudwatch::{ACCOUNT_ID}:dashboard/"
+                                                                   f"{dashboard}"}

@@ -1,4 +1,4 @@
-"""Mock shapes: IAM roles and policies, policy documents, the caller and the partition."""
+"""Mock shapes: IAM roles, instance profiles and policies, policy documents, the caller and the partition."""
 from __future__ import annotations
 
 import hashlib
@@ -8,11 +8,17 @@ from typing import Any
 from planning.mocks import ACCOUNT_ID, ProviderMocks, autoname, call, digest, shape
 
 
-@shape("aws:iam/role:Role")
-def _role(m: ProviderMocks, name: str, inputs: dict) -> tuple[str, dict]:
-    role_name = autoname(name, inputs)
-    return role_name, {"name": role_name, "arn": f"arn:aws:iam::{ACCOUNT_ID}:role/{role_name}",
-                       "uniqueId": f"AROA{digest('role', name, length=17).upper()}"}
+def _named(kind: str, id_prefix: str):
+    """An IAM resource whose id is its (auto)name: ``arn:aws:iam::<account>:<kind>/<name>``, a unique id."""
+    def shaper(m: ProviderMocks, name: str, inputs: dict) -> tuple[str, dict]:
+        resource_name = autoname(name, inputs)
+        return resource_name, {"name": resource_name, "arn": f"arn:aws:iam::{ACCOUNT_ID}:{kind}/{resource_name}",
+                               "uniqueId": f"{id_prefix}{digest(kind, name, length=17).upper()}"}
+    return shaper
+
+
+shape("aws:iam/role:Role")(_named("role", "AROA"))
+shape("aws:iam/instanceProfile:InstanceProfile")(_named("instance-profile", "AIPA"))
 
 
 @shape("aws:iam/rolePolicy:RolePolicy")

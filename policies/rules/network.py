@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from policies.rules.core import ADVISORY, Finding, Resource, Stack, _as_list, _number, _tags, known, resource_rule, stack_rule
+from policies.rules.core import Finding, Resource, Stack, _as_list, _number, _tags, known, resource_rule, stack_rule
 from policies.rules.tokens import ECS_SERVICE, LAMBDA_FUNCTION, LOAD_BALANCERS
 
 SECURITY_GROUPS = ("aws:ec2/securityGroup:SecurityGroup", "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup")
@@ -97,7 +97,7 @@ def security_group_no_remote_admin(type_: str, props: Mapping[str, Any]) -> Iter
 @resource_rule("security-group-rules-as-resources",
                "Security group rules only as SecurityGroupIngressRule/EgressRule resources: inline ingress/egress "
                "(even empty lists) makes the provider overwrite the separate rules after a refresh",
-               "aws:ec2/securityGroup:SecurityGroup", enforcement=ADVISORY)
+               "aws:ec2/securityGroup:SecurityGroup")
 def security_group_rules_as_resources(type_: str, props: Mapping[str, Any]) -> Iterable[str]:
     for direction in ("ingress", "egress"):
         if direction in props:

@@ -1,4 +1,5 @@
-"""Answers every path with a JSON echo of the request and the identity nginx passed along."""
+"""Answers every path with a JSON echo of the request (the names of the headers it got) and the identity nginx
+passed along."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ def create_app() -> Flask:
             body_bytes=len(request.get_data()),
             authenticated=identity["email"] is not None,
             identity={key: value for key, value in identity.items() if value is not None},
+            headers=sorted(request.headers.keys()),
         )
 
     return app

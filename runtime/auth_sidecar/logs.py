@@ -22,7 +22,7 @@ class JsonFormatter(logging.Formatter):
 
 
 def logging_config(level: str) -> dict:
-    """A dictConfig for the sidecar's own logger and gunicorn's, all as JSON on stdout."""
+    """A dictConfig for the sidecar's own logger and the server's (waitress), all as JSON on stdout."""
     handler = {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stdout"}
     return {
         "version": 1,
@@ -32,7 +32,6 @@ def logging_config(level: str) -> dict:
         "root": {"level": "WARNING", "handlers": ["stdout"]},
         "loggers": {
             "auth_sidecar": {"level": level, "handlers": ["stdout"], "propagate": False},
-            "gunicorn.error": {"level": "INFO", "handlers": ["stdout"], "propagate": False},
-            "gunicorn.access": {"level": "WARNING", "handlers": [], "propagate": False},
+            "waitress": {"level": "WARNING", "handlers": ["stdout"], "propagate": False},
         },
     }

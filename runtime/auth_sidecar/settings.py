@@ -1,4 +1,5 @@
-"""Sidecar settings, read once from the environment at start-up; a bad value stops the start."""
+"""Sidecar settings, read once from the environment at start-up (names in ``contract``); a bad value stops the
+start."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from runtime.auth_sidecar import contract
+
 DEFAULT_KEY_URL_TEMPLATE = "https://public-keys.auth.elb.{region}.amazonaws.com/{kid}"
-ANY_DOMAIN = "*"
 
 _TRUE_WORDS = {"true", "1", "yes", "on"}
 _FALSE_WORDS = {"false", "0", "no", "off"}
@@ -28,29 +30,39 @@ class Settings:
     region: str
     leeway_seconds: float
     key_cache_size: int
+    key_cache_seconds: float
     key_fetch_timeout_seconds: float
+    decision_cache_seconds: int
+    metrics_service: str
+    metrics_interval_seconds: float
     log_level: str
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
-        alb_arn = _required(env, "ALB_ARN")
-        valid_domains = _parse_domains(_required(env, "VALID_DOMAINS"))
-        key_url_template = env.get("KEY_URL_TEMPLATE", "").strip() or DEFAULT_KEY_URL_TEMPLATE
-        region = env.get("AWS_REGION", "").strip()
+        key_url_template = env.get(contract.ENV_KEY_URL_TEMPLATE, "").strip() or DEFAULT_KEY_URL_TEMPLATE
+        region = env.get(contract.ENV_REGION, "").strip()
         _check_key_url_template(key_url_template, region)
+        try:
+            valid_domains = contract.parse_domains(_required(env, contract.ENV_VALID_DOMAINS))
+        except ValueError as error:
+            raise SettingsError(f"{contract.ENV_VALID_DOMAINS}: {error}") from None
         return cls(
-            alb_arn=alb_arn,
+            alb_arn=_required(env, contract.ENV_ALB_ARN),
             valid_domains=valid_domains,
-            auth_required=_parse_bool(env.get("AUTH_REQUIRED", "true"), "AUTH_REQUIRED"),
+            auth_required=_parse_bool(env, contract.ENV_AUTH_REQUIRED, "true"),
             key_url_template=key_url_template,
             region=region,
-            leeway_seconds=_parse_number(env.get("JWT_LEEWAY_SECONDS", "10"), "JWT_LEEWAY_SECONDS", float, 0, 300),
-            key_cache_size=_parse_number(env.get("KEY_CACHE_SIZE", "32"), "KEY_CACHE_SIZE", int, 1, 10_000),
-            key_fetch_timeout_seconds=_parse_number(
-                env.get("KEY_FETCH_TIMEOUT_SECONDS", "3"), "KEY_FETCH_TIMEOUT_SECONDS", float, 0.1, 30
-            ),
-            log_level=env.get("LOG_LEVEL", "INFO").strip().upper() or "INFO",
+            leeway_seconds=_parse_number(env, contract.ENV_LEEWAY_SECONDS, "10", float, 0, 300),
+            key_cache_size=_parse_number(env, contract.ENV_KEY_CACHE_SIZE, "32", int, 1, 10_000),
+            key_cache_seconds=_parse_number(env, contract.ENV_KEY_CACHE_SECONDS, "300", float,
+                                            *contract.KEY_CACHE_SECONDS),
+            key_fetch_timeout_seconds=_parse_number(env, contract.ENV_KEY_FETCH_TIMEOUT_SECONDS, "3", float, 0.1, 30),
+            decision_cache_seconds=_parse_number(env, contract.ENV_DECISION_CACHE_SECONDS, "30", int,
+                                                 *contract.DECISION_CACHE_SECONDS),
+            metrics_service=env.get(contract.ENV_METRICS_SERVICE, "").strip() or "auth-sidecar",
+            metrics_interval_seconds=_parse_number(env, contract.ENV_METRICS_INTERVAL_SECONDS, "60", float, 0, 3600),
+            log_level=env.get(contract.ENV_LOG_LEVEL, "INFO").strip().upper() or "INFO",
         )
 
 
@@ -61,16 +73,8 @@ def _required(env: Mapping[str, str], name: str) -> str:
     return value
 
 
-def _parse_domains(raw: str) -> frozenset[str]:
-    domains = frozenset(part.strip().lower().lstrip("@") for part in raw.split(",") if part.strip())
-    if not domains:
-        raise SettingsError("VALID_DOMAINS must list at least one domain (or '*' for any)")
-    if ANY_DOMAIN in domains and len(domains) > 1:
-        raise SettingsError("VALID_DOMAINS: '*' cannot be combined with named domains")
-    return domains
-
-
-def _parse_bool(raw: str, name: str) -> bool:
+def _parse_bool(env: Mapping[str, str], name: str, default: str) -> bool:
+    raw = env.get(name, default)
     word = raw.strip().lower()
     if word in _TRUE_WORDS:
         return True
@@ -79,7 +83,8 @@ def _parse_bool(raw: str, name: str) -> bool:
     raise SettingsError(f"{name} must be true or false, got {raw!r}")
 
 
-def _parse_number(raw: str, name: str, kind: type, low: float, high: float):
+def _parse_number(env: Mapping[str, str], name: str, default: str, kind: type, low: float, high: float):
+    raw = env.get(name, default)
     try:
         value = kind(raw.strip())
     except ValueError:
@@ -91,9 +96,9 @@ def _parse_number(raw: str, name: str, kind: type, low: float, high: float):
 
 def _check_key_url_template(template: str, region: str) -> None:
     if "{kid}" not in template:
-        raise SettingsError("KEY_URL_TEMPLATE must contain {kid}")
+        raise SettingsError(f"{contract.ENV_KEY_URL_TEMPLATE} must contain {{kid}}")
     if "{region}" in template and not region:
-        raise SettingsError("AWS_REGION must be set to fill {region} in KEY_URL_TEMPLATE")
+        raise SettingsError(f"{contract.ENV_REGION} must be set to fill {{region}} in {contract.ENV_KEY_URL_TEMPLATE}")
     # A key fetched over plain HTTP could be swapped in transit, and a swapped key accepts forged
     # tokens: plain HTTP is only allowed to a loopback key server (tests, local runs).
     parts = urlsplit(template.replace("{region}", "region").replace("{kid}", "kid"))
@@ -101,7 +106,7 @@ def _check_key_url_template(template: str, region: str) -> None:
         return
     if parts.scheme == "http" and _is_loopback(parts.hostname):
         return
-    raise SettingsError("KEY_URL_TEMPLATE must be an https:// URL (http:// only to a loopback host)")
+    raise SettingsError(f"{contract.ENV_KEY_URL_TEMPLATE} must be an https:// URL (http:// only to a loopback host)")
 
 
 def _is_loopback(hostname: str | None) -> bool:

@@ -42,11 +42,20 @@ USAGE_KEYS: dict[str, str] = {
     "cloudfront_gb": "GB each CloudFront distribution sends to viewers a month",
     "log_delivery_gb": "GB of logs each vended-log delivery (CloudFront access logs) writes a month",
     "dns_queries": "DNS queries a month for each Cloud Map service's records (tasks resolving their peers)",
+    "codebuild_minutes": "build minutes of each CodeBuild project that no schedule starts, a month",
+    "package_storage_gb": "GB stored in each CodeArtifact repository (monthly average)",
+    "package_requests": "requests to each CodeArtifact repository a month (publishes, pip installs)",
+    "workflow_executions": "executions of each Step Functions state machine a month (one image = one execution "
+                           "of the image processor)",
+    "custom_events": "custom (non-AWS) events each EventBridge rule receives a month",
+    "custom_metrics": "custom metrics (EMF) a dashboard's searches find, such as one per refusal reason",
 }
 ASSUMPTIONS: dict[str, tuple[float, str]] = {
     "task_seconds": (60, "average run time of an on-demand task, seconds (billed for at least 60)"),
     "lambda_duration_ms": (200, "average duration of a Lambda invocation, ms"),
     "function_duration_ms": (1000, "average duration of a Google Cloud function invocation, ms"),
+    "build_minutes": (2, "billed minutes of a scheduled CodeBuild run (rounded up; the stub build takes about one)"),
+    "map_items": (10, "items a Step Functions Map state iterates over per execution"),
 }
 
 

@@ -14,7 +14,6 @@ from stacks.cost.formatting import _money, _plural, _signed
 from stacks.cost.model import EnvironmentCost, StackCost, estimate_environment
 from stacks.cost.prices import PriceList, Usage
 
-
 # ---------------------------------------------------------------------------------------------------
 # Plans from plan documents (``plan --offline --json``), e.g. of another git ref.
 
@@ -47,7 +46,8 @@ def plans_at(ref: str, environment: str, selected: Iterable[str] | None = None,
     project_dir = Path(project_dir or PROJECT_DIR)
     with tempfile.TemporaryDirectory(prefix="stacks-cost-base-") as temporary:
         commit = diff.export_ref(project_dir, ref, Path(temporary))
-        document = diff.plan_document(Path(temporary), environment, f"{ref} ({commit})")
+        document = diff.plan_document(Path(temporary), environment, f"{ref} ({commit})",
+                                      stacks=None if selected is None else list(selected))
     return plans_from_document(document, selected)
 
 

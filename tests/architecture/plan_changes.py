@@ -116,6 +116,36 @@ INTENDED: tuple[Intended, ...] = (
              "the image's sources changed (detector, hostile-image limits, the page): the tag is their hash"),
     Intended("*-bean-counter", "*$aws:ecs/taskDefinition:TaskDefinition::*-bean-counter", "inputs.containerDefinitions",
              "the container runs the new image (its digest); command, port, environment and health check unchanged"),
+    Intended("*", "*docker-build:index:Image::*", "inputs.tags",
+             "hardening: base images pinned by digest; the Dockerfiles changed, so every image's source tag did"),
+    Intended("*", "*aws:ecs/taskDefinition:TaskDefinition::*", "inputs.containerDefinitions",
+             "hardening: the task definitions run the rebuilt images (new digests)"),
+    # auth-sidecar: hardening (issue 16), the decision cache and metrics (15, 23), the alarms (23).
+    Intended("*-auth-sidecar", "*ContainerImage$docker-build:index:Image::*-auth-*", "inputs.tags",
+             "new sources, so new image tags: the three contracts, the sidecar's checks (email_verified, hd), "
+             "decision and key caches, EMF metrics and waitress, nginx on Debian with the HMAC-keyed decision cache"),
+    Intended("*-auth-sidecar", "*FargateTask$aws:ecs/taskDefinition:TaskDefinition::*-auth-sidecar",
+             "inputs.containerDefinitions", "the new images, and the sidecar's decision cache, key cache and "
+             "metrics service in its environment"),
+    Intended("*-auth-sidecar", "*CognitoFront$aws:cognito/userPoolClient:UserPoolClient::*-auth", "inputs.readAttributes",
+             "hardening: the app client reads only the claims the sidecar checks"),
+    Intended("*-auth-sidecar", "*CognitoFront$aws:cognito/userPoolClient:UserPoolClient::*-auth",
+             "inputs.writeAttributes", "hardening: users may write profile attributes only, never their own e-mail"),
+    Intended("*-auth-sidecar", "*CognitoFront$aws:ec2/securityGroup:SecurityGroup::*-auth-sign-in", "inputs.*gress",
+             "hardening: rule resources only (inline egress=[] and a rule resource overwrite each other)"),
+    Intended("*-auth-sidecar", "*::pulumi:pulumi:StackReference::alerts-stack", "added",
+             "operations: the stack reads the environment's alarm topic"),
+    Intended("*-auth-sidecar", "*WebLoadBalancer$aws:cloudwatch/metricAlarm:MetricAlarm::*-auth-*", "added",
+             "operations: the load balancer's 5xx, response-time and unhealthy-target alarms"),
+    Intended("*-auth-sidecar", "*FargateService$aws:cloudwatch/metricAlarm:MetricAlarm::*-auth-sidecar-running-tasks",
+             "added", "operations: fewer tasks running than the minimum"),
+    Intended("*-auth-sidecar", "*SidecarAssembly$aws:cloudwatch/eventRule:EventRule::*-auth-sidecar-failed-tasks",
+             "added", "operations: tasks that stop with a container exited non-zero notify the topic"),
+    Intended("*-auth-sidecar", "*EventRule$aws:cloudwatch/eventTarget:EventTarget::*-auth-sidecar-failed-tasks",
+             "added", "operations: the failed-task rule's target, the topic"),
+    # operations (issue 23)
+    Intended("*", "", "outputs.dashboard_widgets", "operations: every pattern stack exports its alarms' (and the "
+                                                    "auth sidecar its metrics') widgets for the environment dashboard"),
 )
 
 

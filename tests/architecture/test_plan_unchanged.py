@@ -3,15 +3,16 @@ from __future__ import annotations
 
 import pytest
 
-from planning.offline import plan_document, plan_environment
+from planning.offline import plan_document
 from planning.project import load_environment
 from tests.architecture.plan_changes import Intended, before, canonical, differences, unintended
+from tests.conftest import planned
 
 
 @pytest.mark.parametrize("environment", ["dev", "prod"])
 def test_the_offline_plan_differs_from_main_before_the_change_only_where_intended(environment):
     env = load_environment(environment)
-    now = canonical(plan_document(env, plan_environment(env)))
+    now = canonical(plan_document(env, list(planned(environment))))
     assert unintended(before(environment), now) == []
 
 

@@ -6,10 +6,11 @@ import pytest
 
 from components.args import SETTING
 from planning.mocks import ProviderMocks
-from planning.offline import RecordingMonitor, evaluate_stack, plan_environment
+from planning.offline import RecordingMonitor, evaluate_stack
 from planning.project import load_environment
 from programs.common import ConfigError
 from stacks import settings_docs
+from tests.conftest import planned
 
 DEV = load_environment("dev")
 
@@ -28,7 +29,7 @@ def _cases():
 
 @pytest.fixture(scope="module")
 def dev_outputs():
-    return {plan.spec.name: plan.outputs for plan in plan_environment(DEV)}
+    return {plan.spec.name: plan.outputs for plan in planned("dev")}
 
 
 @pytest.mark.parametrize(("stack", "section", "key", "wrong"), list(_cases()))

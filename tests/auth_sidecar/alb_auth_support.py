@@ -12,6 +12,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -25,8 +26,13 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
+from runtime.auth_demo_app import contract as demo_contract
+from runtime.auth_front import contract as front_contract
+from runtime.auth_sidecar import contract as sidecar_contract
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
-FRONT_TEMPLATE = REPO_ROOT / "runtime" / "auth_front" / "templates" / "default.conf.template"
+FRONT_TEMPLATE = REPO_ROOT / front_contract.TEMPLATE
+FRONT_ENTRYPOINT = REPO_ROOT / front_contract.ENTRYPOINT
 ALB_ARN = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/backoffice/50dc6c495c0c9188"
 OTHER_ALB_ARN = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/other/0123456789abcdef"
 
@@ -72,7 +78,10 @@ def alb_header(key: SigningKey, *, signer: str = ALB_ARN, alg: str = "ES256", **
 
 
 def user_claims(email: str = "ada@example.com", *, expires_in: float = 120, **extra) -> dict:
+    """A Google Workspace user as Cognito's user info describes them (``custom:hd``: the Workspace domain, mapped
+    from Google's ``hd``); ``None`` drops a claim."""
     claims = {
+        "custom:hd": email.rpartition("@")[2] if isinstance(email, str) else None,
         "sub": str(uuid.uuid4()),
         "email_verified": "true",
         "email": email,
@@ -175,14 +184,19 @@ def free_port() -> int:
 
 
 class ManagedProcess:
-    def __init__(self, name: str, command: list[str], log_path: Path, env: dict | None = None, cwd: Path = REPO_ROOT):
+    def __init__(self, name: str, command: list[str], log_path: Path, env: dict | None = None, cwd: Path = REPO_ROOT,
+                 cleanup: Path | None = None, **popen):
         self.name = name
         self.log_path = log_path
+        self._cleanup = cleanup
         self._log = open(log_path, "wb")
-        self.process = subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT, env=env, cwd=cwd)
+        if "user" in popen:  # a process reopening /dev/stdout (nginx) must be allowed to write its log
+            os.chown(log_path, popen["user"], popen["group"])
+        self.process = subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT, env=env, cwd=cwd, **popen)
 
     def log_text(self) -> str:
-        self._log.flush()
+        if not self._log.closed:
+            self._log.flush()
         return self.log_path.read_text(errors="replace")
 
     def wait_until_serving(self, url: str, timeout: float = 15) -> None:
@@ -207,26 +221,28 @@ class ManagedProcess:
                 self.process.kill()
                 self.process.wait(timeout=5)
         self._log.close()
+        if self._cleanup is not None:
+            shutil.rmtree(self._cleanup, ignore_errors=True)
 
 
 def start_sidecar(work_dir: Path, *, key_url_template: str, auth_required: bool = True,
-                  valid_domains: str = "example.com") -> tuple[ManagedProcess, str]:
+                  valid_domains: str = "example.com", **settings: str) -> tuple[ManagedProcess, str]:
+    """The sidecar as its container runs it (``python -m runtime.auth_sidecar``), on a free port; ``settings`` add
+    environment variables by their contract names (e.g. ``ENV_DECISION_CACHE_SECONDS="5"``)."""
     port = free_port()
     env = {
         **os.environ,
-        "ALB_ARN": ALB_ARN,
-        "VALID_DOMAINS": valid_domains,
-        "AUTH_REQUIRED": "true" if auth_required else "false",
-        "KEY_URL_TEMPLATE": key_url_template,
-        "AWS_REGION": "eu-west-1",
-        "KEY_FETCH_TIMEOUT_SECONDS": "2",
+        sidecar_contract.ENV_ALB_ARN: ALB_ARN,
+        sidecar_contract.ENV_VALID_DOMAINS: valid_domains,
+        sidecar_contract.ENV_AUTH_REQUIRED: "true" if auth_required else "false",
+        sidecar_contract.ENV_KEY_URL_TEMPLATE: key_url_template,
+        sidecar_contract.ENV_REGION: "eu-west-1",
+        sidecar_contract.ENV_KEY_FETCH_TIMEOUT_SECONDS: "2",
+        **{getattr(sidecar_contract, name): value for name, value in settings.items()},
     }
     process = ManagedProcess(
-        "auth sidecar",
-        [sys.executable, "-m", "runtime.auth_sidecar", "--host", "127.0.0.1", "--port", str(port)],
-        work_dir / f"sidecar-{port}.log",
-        env=env,
-    )
+        "auth sidecar", [sys.executable, *sidecar_contract.command(port=port)[1:]], work_dir / f"sidecar-{port}.log",
+        env=env)
     address = f"127.0.0.1:{port}"
     process.wait_until_serving(f"http://{address}/healthz")
     return process, address
@@ -234,70 +250,29 @@ def start_sidecar(work_dir: Path, *, key_url_template: str, auth_required: bool 
 
 def start_demo_app(work_dir: Path) -> tuple[ManagedProcess, str]:
     port = free_port()
-    process = ManagedProcess(
-        "demo app",
-        [sys.executable, "-m", "runtime.auth_demo_app", "--host", "127.0.0.1", "--port", str(port)],
-        work_dir / f"demo-app-{port}.log",
-    )
+    process = ManagedProcess("demo app", [sys.executable, *demo_contract.command(port=port)[1:]],
+                             work_dir / f"demo-app-{port}.log")
     address = f"127.0.0.1:{port}"
     process.wait_until_serving(f"http://{address}/healthz")
     return process, address
 
 
-def nginx_binary() -> str:
-    binary = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/usr/local/sbin")
-    if binary is None:
-        raise RuntimeError("nginx is required for the auth front tests: apt-get install -y nginx")
-    return binary
-
-
-def render_front_config(listen_port: int, sidecar: str, app: str) -> str:
-    """Renders the template with envsubst limited to the AUTH_FRONT_* names, as the image does."""
-    envsubst = shutil.which("envsubst")
-    if envsubst is None:
-        raise RuntimeError("envsubst is required to render the nginx template: apt-get install -y gettext-base")
-    env = {
-        **os.environ,
-        "AUTH_FRONT_LISTEN": f"127.0.0.1:{listen_port}",
-        "AUTH_FRONT_SIDECAR": sidecar,
-        "AUTH_FRONT_APP": app,
-    }
-    return subprocess.run(
-        [envsubst, "${AUTH_FRONT_LISTEN} ${AUTH_FRONT_SIDECAR} ${AUTH_FRONT_APP}"],
-        input=FRONT_TEMPLATE.read_text(), capture_output=True, text=True, env=env, check=True,
-    ).stdout
-
-
 def start_nginx(work_dir: Path, *, sidecar: str, app: str) -> tuple[ManagedProcess, str]:
-    """Real nginx in the foreground with a private prefix; the main config mirrors the image's
-    nginx.conf (events, http {} including conf.d) with every path under the prefix."""
+    """The front as its container runs it: the image's entrypoint renders the repo's template and starts nginx
+    in the foreground, as an unprivileged user (root here runs it as nobody, the image as uid 101)."""
+    if shutil.which("nginx", path="/usr/sbin:/usr/bin:/sbin") is None or shutil.which("envsubst") is None:
+        raise RuntimeError("the auth front tests need nginx, its set-misc module and envsubst: "
+                           "apt-get install -y nginx libnginx-mod-http-set-misc gettext-base")
     port = free_port()
-    prefix = work_dir / f"nginx-{port}"
-    (prefix / "conf.d").mkdir(parents=True)
-    (prefix / "conf.d" / "default.conf").write_text(render_front_config(port, sidecar, app))
-    temp_paths = "\n".join(
-        f"    {name}_temp_path {prefix / ('tmp-' + name)};" for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
-    )
-    (prefix / "nginx.conf").write_text(
-        f"""
-{"user root;" if os.geteuid() == 0 else ""}
-daemon off;
-worker_processes 1;
-pid {prefix / 'nginx.pid'};
-error_log {prefix / 'error.log'} warn;
-events {{ worker_connections 512; }}
-http {{
-    default_type application/octet-stream;
-{temp_paths}
-    include {prefix / 'conf.d'}/*.conf;
-}}
-"""
-    )
-    process = ManagedProcess(
-        "nginx",
-        [nginx_binary(), "-p", str(prefix), "-c", str(prefix / "nginx.conf"), "-e", str(prefix / "error.log")],
-        prefix / "stdout.log",
-    )
+    run_dir = Path(tempfile.mkdtemp(prefix=f"auth-front-{port}-", dir="/tmp"))
+    user = {}
+    if os.geteuid() == 0:
+        os.chown(run_dir, 65534, 65534)
+        user = {"user": 65534, "group": 65534, "extra_groups": []}
+    env = {**os.environ, "PATH": f"{os.environ.get('PATH', '')}:/usr/sbin", "AUTH_FRONT_TEMPLATE": str(FRONT_TEMPLATE),
+           **front_contract.environment(f"127.0.0.1:{port}", sidecar, app), front_contract.ENV_RUN_DIR: str(run_dir)}
+    process = ManagedProcess("nginx", ["/bin/sh", str(FRONT_ENTRYPOINT)], work_dir / f"nginx-{port}.log", env=env,
+                             cleanup=run_dir, **user)
     base_url = f"http://127.0.0.1:{port}"
-    process.wait_until_serving(f"{base_url}/healthz")
+    process.wait_until_serving(f"{base_url}{front_contract.HEALTH_PATH}")
     return process, base_url

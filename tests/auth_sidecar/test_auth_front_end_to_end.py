@@ -1,13 +1,19 @@
-"""The auth front end to end on loopback: real nginx (auth_request) -> the auth sidecar -> the demo
-app, with ALB-style tokens minted here and the public keys served by a local key server."""
+"""The auth front end to end on loopback: real nginx (auth_request, started by the image's entrypoint from the
+repo's template) -> the auth sidecar -> the demo app, with ALB-style tokens minted here and the public keys
+served by a local key server."""
 
+import json
+import re
 import time
 import uuid
 
 import pytest
 import requests
 
+from runtime.auth_front import contract as front_contract
 from tests.auth_sidecar.alb_auth_support import (
+    FRONT_ENTRYPOINT,
+    FRONT_TEMPLATE,
     OTHER_ALB_ARN,
     KeyServer,
     SigningKey,
@@ -49,8 +55,9 @@ def demo_app(work_dir):
     process.stop()
 
 
-def _front(work_dir, key_server, demo_app, *, auth_required):
-    sidecar, sidecar_address = start_sidecar(work_dir, key_url_template=key_server.url_template, auth_required=auth_required)
+def _front(work_dir, key_server, demo_app, *, auth_required, **settings):
+    sidecar, sidecar_address = start_sidecar(work_dir, key_url_template=key_server.url_template,
+                                             auth_required=auth_required, **settings)
     try:
         nginx, base_url = start_nginx(work_dir, sidecar=sidecar_address, app=demo_app[1])
     except BaseException:
@@ -60,17 +67,30 @@ def _front(work_dir, key_server, demo_app, *, auth_required):
 
 
 @pytest.fixture(scope="module")
-def front(work_dir, module_key_server, demo_app):
-    """AUTH_REQUIRED=true: yields the front's base URL."""
+def front_processes(work_dir, module_key_server, demo_app):
+    """AUTH_REQUIRED=true: yields (sidecar, nginx, base URL)."""
     sidecar, nginx, base_url = _front(work_dir, module_key_server, demo_app, auth_required=True)
-    yield base_url
+    yield sidecar, nginx, base_url
     nginx.stop()
     sidecar.stop()
 
 
 @pytest.fixture(scope="module")
-def sidecar_log(front, work_dir):
-    return lambda: "".join(path.read_text() for path in work_dir.glob("sidecar-*.log"))
+def front(front_processes):
+    return front_processes[2]
+
+
+def access_log(nginx, prefix: str = "/", expect: int = 0, timeout: float = 5.0) -> list[dict]:
+    """nginx's access log lines (JSON) of the paths under ``prefix``, once there are ``expect`` of them: nginx writes
+    a request's line after it has sent the response."""
+    deadline = time.monotonic() + timeout
+    while True:
+        logged = [line for line in map(json.loads, filter(lambda text: text.startswith("{"),
+                                                          nginx.log_text().splitlines()))
+                  if line["path"].startswith(prefix)]
+        if len(logged) >= expect or time.monotonic() > deadline:
+            return logged
+        time.sleep(0.02)
 
 
 def wait_for_log_line(process, text, timeout=5.0):
@@ -122,6 +142,15 @@ def test_request_body_still_reaches_the_app_after_the_check(front, module_key):
     assert response.json()["body_bytes"] == len(body)
 
 
+def test_the_app_gets_the_identity_not_the_load_balancer_credentials(front, module_key):
+    response = get(front, token=alb_token(module_key), headers={"X-Amzn-Oidc-Accesstoken": "eyJ.access.token",
+                                                                "X-Amzn-Oidc-Identity": "ada-sub"})
+
+    names = {name.lower() for name in response.json()["headers"]}
+    assert "x-auth-email" in names and "x-amzn-oidc-identity" in names
+    assert not names & {"x-amzn-oidc-data", "x-amzn-oidc-accesstoken"}
+
+
 def test_identity_headers_sent_by_the_client_are_replaced(front, module_key):
     response = get(front, token=alb_token(module_key), headers={"X-Auth-Email": "root@example.com"})
 
@@ -158,14 +187,32 @@ def test_front_health_check_needs_no_token(front):
     assert get(front, "/healthz").status_code == 200
 
 
-def test_sidecar_logs_are_json_and_never_contain_the_token(front, module_key, sidecar_log):
-    token = alb_token(module_key)
-    assert get(front, "/logged", token).status_code == 200
+def test_logs_carry_the_path_never_the_query_string_nor_the_token(front_processes, module_key):
+    sidecar, nginx, front = front_processes
+    allowed, refused = alb_token(module_key), alb_token(module_key, user_claims("eve@elsewhere.org"))
+    assert get(front, "/logged/allowed?api_key=sekrit-1", allowed).status_code == 200
+    assert get(front, "/logged/refused?search=sekrit-2", refused).status_code == 401
 
-    log_text = sidecar_log()
-    assert token.split(".")[2] not in log_text
-    assert token.split(".")[1] not in log_text
-    assert '"uri": "/logged"' in log_text and '"outcome": "allowed"' in log_text
+    sidecar_log = wait_for_log_line(sidecar, '"path": "/logged/refused"')
+    lines = access_log(nginx, "/logged/", expect=2)
+    assert [(line["path"], line["status"]) for line in lines] == [("/logged/allowed", 200), ("/logged/refused", 401)]
+    nginx_log = nginx.log_text()
+    for text in (sidecar_log, nginx_log):
+        assert "sekrit" not in text
+        assert all(segment not in text for token in (allowed, refused) for segment in token.split("."))
+    assert '"reason": "domain_not_allowed"' in sidecar_log
+
+
+def test_an_allowed_decision_is_reused_refusals_never(front_processes, module_key):
+    _, nginx, front = front_processes
+    token, other = alb_token(module_key, user_claims(sub="cache-1")), alb_token(module_key, user_claims(sub="cache-2"))
+    forged = with_payload(token, user_claims("mallory@example.com"))
+    for path, t in [("/c/1", token), ("/c/2", token), ("/c/3", other), ("/c/4", forged), ("/c/5", forged)]:
+        get(front, path, t)
+
+    seen = {line["path"]: (line["status"], line["auth_cache"]) for line in access_log(nginx, "/c/", expect=5)}
+    assert seen == {"/c/1": (200, "MISS"), "/c/2": (200, "HIT"), "/c/3": (200, "MISS"),
+                    "/c/4": (401, "MISS"), "/c/5": (401, "MISS")}
 
 
 def test_key_server_down_uncached_kid_is_503_cached_kid_still_200(work_dir, demo_app):
@@ -186,14 +233,53 @@ def test_key_server_down_uncached_kid_is_503_cached_kid_still_200(work_dir, demo
         key_server.stop()
 
 
-def test_validator_down_is_503(work_dir, demo_app, module_key):
+def test_validator_down_is_503_and_logged_without_the_query(work_dir, demo_app, module_key):
     nobody_listening = f"127.0.0.1:{free_port()}"
     nginx, base_url = start_nginx(work_dir, sidecar=nobody_listening, app=demo_app[1])
     try:
-        response = get(base_url, token=alb_token(module_key))
+        response = get(base_url, "/down?token=sekrit", token=alb_token(module_key))
         assert response.status_code == 503
+        assert [line["status"] for line in access_log(nginx, "/down", expect=1)] == [503]
+        assert "sekrit" not in nginx.log_text()  # error lines quote the request line: only critical ones are kept
     finally:
         nginx.stop()
+
+
+def test_expired_and_revoked_signer_tokens_are_never_served_from_either_cache(work_dir, demo_app):
+    """Both caches (nginx's, the sidecar's) hold an allowed decision at most until the token's exp and until its
+    signing key is trusted no longer (KEY_CACHE_SECONDS), whichever comes first."""
+    key_server = KeyServer()
+    key, revoked = key_server.publish(SigningKey()), key_server.publish(SigningKey())
+    sidecar, nginx, base_url = _front(work_dir, key_server, demo_app, auth_required=True,
+                                      ENV_LEEWAY_SECONDS="0", ENV_KEY_CACHE_SECONDS="4")
+    try:
+        claims = user_claims(expires_in=4.5)
+        expiring, signed_by_revoked = alb_token(key, claims), alb_token(revoked, user_claims("bob@example.com"))
+        keys_fetched = time.time()
+        for token in (expiring, signed_by_revoked, expiring, signed_by_revoked):
+            assert get(base_url, "/cached", token).status_code == 200
+        assert [line["auth_cache"] for line in access_log(nginx, "/cached", expect=4)] == ["MISS", "MISS", "HIT", "HIT"]
+
+        del key_server.keys[revoked.kid]  # the key endpoint stops serving the key
+        time.sleep(max(claims["exp"], keys_fetched + 4) + 0.3 - time.time())
+
+        assert get(base_url, "/after", expiring).status_code == 401
+        assert get(base_url, "/after", signed_by_revoked).status_code == 401
+        assert [line["auth_cache"] for line in access_log(nginx, "/after", expect=2)] == ["EXPIRED", "EXPIRED"]
+        refusals = wait_for_log_line(sidecar, '"reason": "unknown_kid"')
+        assert '"reason": "expired"' in refusals
+    finally:
+        nginx.stop()
+        sidecar.stop()
+        key_server.stop()
+
+
+def test_the_image_spells_the_contract_environment_names():
+    entrypoint, template = FRONT_ENTRYPOINT.read_text(), FRONT_TEMPLATE.read_text()
+    substituted = set(re.findall(r"\$\{(AUTH_FRONT_\w+)\}", entrypoint.split("envsubst", 1)[1].split("<")[0]))
+
+    assert substituted == set(front_contract.TEMPLATE_VARIABLES)
+    assert set(re.findall(r"\$\{(AUTH_FRONT_\w+)\}", template)) <= substituted
 
 
 class TestAuthNotRequired:

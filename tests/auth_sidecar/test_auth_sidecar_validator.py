@@ -1,16 +1,19 @@
-"""The token validator, its key cache, the settings and the /auth endpoint, without nginx.
+"""The token validator, its caches, the settings and the /auth endpoint, without nginx.
 Keys are fetched over HTTP from a real local key server."""
 
 import json
 import logging
+import math
+import time
 
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from werkzeug.test import Client
 
-from runtime.auth_sidecar.app import create_app
+from runtime.auth_sidecar.app import create_app, nginx_cache_seconds
 from runtime.auth_sidecar.settings import DEFAULT_KEY_URL_TEMPLATE, Settings, SettingsError
-from runtime.auth_sidecar.validator import AlbPublicKeys, AlbTokenValidator, KeyUnavailable, TokenRejected
+from runtime.auth_sidecar.validator import AlbPublicKeys, AlbTokenValidator, Identity, KeyUnavailable, TokenRejected
 from tests.auth_sidecar.alb_auth_support import (
     ALB_ARN,
     OTHER_ALB_ARN,
@@ -25,15 +28,29 @@ from tests.auth_sidecar.alb_auth_support import (
 )
 
 
-def make_validator(key_server, *, domains=("example.com",), cache_size=8, leeway=10):
-    public_keys = AlbPublicKeys(key_server.url_template, "eu-west-1", cache_size=cache_size, timeout_seconds=2)
-    return AlbTokenValidator(public_keys, alb_arn=ALB_ARN, valid_domains=frozenset(domains), leeway_seconds=leeway)
+class Clock:
+    """Seconds since the epoch that a test moves on; starts at the real time (PyJWT checks exp against it)."""
+
+    def __init__(self):
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def make_validator(key_server, *, domains=("example.com",), cache_size=8, leeway=10, key_ttl=300, decisions=0,
+                   clock=time.time):
+    public_keys = AlbPublicKeys(key_server.url_template, "eu-west-1", cache_size=cache_size, ttl_seconds=key_ttl,
+                                timeout_seconds=2, clock=clock)
+    return AlbTokenValidator(public_keys, alb_arn=ALB_ARN, valid_domains=frozenset(domains), leeway_seconds=leeway,
+                             decision_cache_seconds=decisions, clock=clock)
 
 
 def reason_for(validator, token) -> str:
+    """The refusal as the log shows it: ``reason`` (the metric's dimension), then the detail if any."""
     with pytest.raises(TokenRejected) as rejected:
         validator.validate(token)
-    return rejected.value.reason
+    return str(rejected.value)
 
 
 # --- the validator ----------------------------------------------------------------------------
@@ -174,6 +191,129 @@ def test_stopped_key_endpoint_is_unavailable(key_server, signing_key):
         make_validator(key_server).validate(alb_token(signing_key))
 
 
+# --- hardening: who counts as verified ------------------------------------------------------------
+
+@pytest.mark.parametrize("email_verified", ["false", False, None, "True ", 1],
+                         ids=["false-text", "false", "missing", "padded-text", "one"])
+def test_an_unverified_email_is_refused(key_server, signing_key, email_verified):
+    # Anyone may put an address they do not own on a Cognito or Google account; only email_verified says the
+    # provider saw them receive mail there.
+    token = alb_token(signing_key, user_claims(email_verified=email_verified))
+
+    assert reason_for(make_validator(key_server), token) == "email_not_verified"
+
+
+@pytest.mark.parametrize("email_verified", ["true", True], ids=["text", "boolean"])
+def test_a_verified_email_passes(key_server, signing_key, email_verified):
+    token = alb_token(signing_key, user_claims(email_verified=email_verified))
+
+    assert make_validator(key_server).validate(token).email == "ada@example.com"
+
+
+@pytest.mark.parametrize("claims", [
+    {"custom:hd": None},
+    {"custom:hd": "gmail.com"},
+    {"custom:hd": "elsewhere.org"},
+    {"custom:hd": None, "username": "google_1234", "identities": json.dumps([{"providerName": "Google"}])},
+], ids=["consumer-account", "other-workspace", "another-company", "identities-claim"])
+def test_a_google_account_outside_the_allowed_workspaces_is_refused(key_server, signing_key, claims):
+    # A consumer Google account can carry a company address (verified once, kept after leaving the company):
+    # only hd, the Workspace domain, shows that the company manages the account.
+    token = alb_token(signing_key, user_claims(**claims))
+
+    assert reason_for(make_validator(key_server), token) == "hosted_domain_not_allowed"
+
+
+def test_a_google_workspace_account_and_a_cognito_user_pass(key_server, signing_key):
+    validator = make_validator(key_server, domains=("example.com", "example.org"))
+    workspace = alb_token(signing_key, user_claims("ada@example.org", **{"custom:hd": "EXAMPLE.org"}))
+    cognito_user = alb_token(signing_key, user_claims(**{"custom:hd": None, "username": "ada@example.com"}))
+
+    assert validator.validate(workspace).email == "ada@example.org"
+    assert validator.validate(cognito_user).email == "ada@example.com"
+
+
+def test_any_domain_does_not_ask_for_a_workspace(key_server, signing_key):
+    token = alb_token(signing_key, user_claims("eve@gmail.com", **{"custom:hd": None}))
+
+    assert make_validator(key_server, domains=("*",)).validate(token).email == "eve@gmail.com"
+
+
+# --- the caches ---------------------------------------------------------------------------------------
+
+def test_an_allowed_token_is_validated_once_while_its_decision_is_cached(key_server, signing_key):
+    clock = Clock()
+    validator = make_validator(key_server, decisions=30, clock=clock)
+    token = alb_token(signing_key)
+
+    first = validator.validate(token)
+    clock.now += 29
+    assert validator.validate(token) is first  # the cached decision itself
+    clock.now += 2
+    again = validator.validate(token)
+    assert again is not first and again.email == first.email  # validated again once the decision expired
+
+
+def test_a_decision_is_never_cached_past_the_token_exp_or_its_key(key_server, signing_key):
+    clock = Clock()
+    validator = make_validator(key_server, decisions=300, key_ttl=100, clock=clock)
+    short_claims = user_claims(expires_in=20)
+    short = validator.validate(alb_token(signing_key, short_claims))
+    long = validator.validate(alb_token(signing_key, user_claims(expires_in=3600)))
+
+    assert short.cache_until == short_claims["exp"]
+    assert long.cache_until == pytest.approx(clock.now + 100)  # the key is trusted for 100 s
+
+
+def test_refusals_are_never_cached(key_server, signing_key):
+    validator = make_validator(key_server, decisions=300)
+    never_published = SigningKey()
+    token = alb_token(never_published)
+
+    assert reason_for(validator, token) == "unknown_kid"
+    key_server.publish(never_published)
+    assert validator.validate(token).email == "ada@example.com"
+
+
+def test_a_revoked_signing_key_admits_no_token_after_the_key_cache_time(key_server, signing_key):
+    clock = Clock()
+    validator = make_validator(key_server, decisions=300, key_ttl=60, clock=clock)
+    cached_token, fresh_token = alb_token(signing_key), alb_token(signing_key, user_claims("bob@example.com"))
+    validator.validate(cached_token)
+
+    del key_server.keys[signing_key.kid]  # the endpoint stops serving the key
+    clock.now += 61
+
+    assert reason_for(validator, cached_token) == "unknown_kid"  # not served from the decision cache
+    assert reason_for(validator, fresh_token) == "unknown_kid"  # nor validated with the dropped key
+
+
+def test_a_key_whose_refresh_fails_is_used_a_little_longer(key_server, signing_key):
+    clock = Clock()
+    validator = make_validator(key_server, key_ttl=60, clock=clock)
+    validator.validate(alb_token(signing_key))
+    key_server.status_override = 503  # the endpoint is down, not saying the key is gone
+    clock.now += 61
+
+    assert validator.validate(alb_token(signing_key)).email == "ada@example.com"
+    assert key_server.requests[signing_key.kid] == 2
+    key_server.status_override = None
+    clock.now += 11
+    assert validator.validate(alb_token(signing_key)).email == "ada@example.com"
+    assert key_server.requests[signing_key.kid] == 3
+
+
+@pytest.mark.parametrize("cache_until", [100.0, 100.5, 101.0, 130.0, 130.999])
+def test_nginx_never_keeps_a_decision_into_the_second_it_ends(cache_until):
+    identity = Identity("ada@example.com", None, None, None, "kid", cache_until)
+    for tenth in range(0, 300):
+        now = 99.0 + tenth / 10
+        seconds = nginx_cache_seconds(identity, now)
+        # nginx stores valid_sec = ngx_time() + seconds and serves while ngx_time() <= valid_sec, i.e. before
+        # floor(now) + seconds + 1.
+        assert seconds == 0 or math.floor(now) + seconds + 1 <= cache_until
+
+
 # --- settings ---------------------------------------------------------------------------------
 
 BASE_ENV = {"ALB_ARN": ALB_ARN, "VALID_DOMAINS": "example.com, @Example.org ", "AWS_REGION": "eu-west-1"}
@@ -200,6 +340,9 @@ def test_settings_defaults():
         ({"KEY_URL_TEMPLATE": "https://keys.example.com/static"}, "{kid}"),
         ({"KEY_CACHE_SIZE": "0"}, "KEY_CACHE_SIZE"),
         ({"JWT_LEEWAY_SECONDS": "soon"}, "JWT_LEEWAY_SECONDS"),
+        ({"DECISION_CACHE_SECONDS": "301"}, "DECISION_CACHE_SECONDS"),
+        ({"KEY_CACHE_SECONDS": "0"}, "KEY_CACHE_SECONDS"),
+        ({"METRICS_INTERVAL_SECONDS": "-1"}, "METRICS_INTERVAL_SECONDS"),
     ],
 )
 def test_bad_settings_stop_the_start(changes, message):
@@ -217,13 +360,14 @@ def test_auth_required_false_and_loopback_http_key_server():
 
 @pytest.fixture
 def client_for(key_server):
-    def make(auth_required=True):
+    def make(auth_required=True, **env):
         settings = Settings.from_env({
             **BASE_ENV,
             "AUTH_REQUIRED": str(auth_required),
             "KEY_URL_TEMPLATE": key_server.url_template,
+            **env,
         })
-        return create_app(settings).test_client()
+        return Client(create_app(settings))
 
     return make
 
@@ -236,6 +380,23 @@ def test_auth_answers_identity_headers_as_utf8(client_for, signing_key):
     assert response.headers["X-Auth-Given-name"].encode("latin-1").decode("utf-8") == "Zoë"
     assert response.headers["X-Auth-Family-name"] == "Lovelace"
     assert response.headers["X-Auth-Picture"] == "https://lh3.googleusercontent.com/a/photo.jpg"
+
+
+def test_allowed_decisions_tell_nginx_how_long_to_keep_them(client_for, signing_key):
+    client = client_for(DECISION_CACHE_SECONDS="30")
+    short = client.get("/auth", headers={"X-Amzn-Oidc-Data": alb_token(signing_key, user_claims(expires_in=10))})
+    long = client.get("/auth", headers={"X-Amzn-Oidc-Data": alb_token(signing_key, user_claims(expires_in=600))})
+    refused = client.get("/auth", headers={"X-Amzn-Oidc-Data": unsigned_token(signing_key)})
+
+    assert 7 <= int(short.headers["X-Accel-Expires"]) <= 8  # less than the 10 s left before exp
+    assert 28 <= int(long.headers["X-Accel-Expires"]) <= 29
+    assert refused.headers["X-Accel-Expires"] == "0"
+
+
+def test_no_decision_is_cached_when_the_cache_is_off(client_for, signing_key):
+    response = client_for(DECISION_CACHE_SECONDS="0").get("/auth", headers={"X-Amzn-Oidc-Data": alb_token(signing_key)})
+
+    assert response.status_code == 200 and response.headers["X-Accel-Expires"] == "0"
 
 
 def test_control_characters_in_claims_cannot_split_headers(client_for, signing_key):
@@ -255,6 +416,7 @@ def test_refusal_depends_on_auth_required(client_for, signing_key, auth_required
 
     assert response.status_code == expected
     assert not [name for name in response.headers.keys() if name.startswith("X-Auth-")]
+    assert response.headers["X-Accel-Expires"] == "0"  # a soft-launch pass is not a decision to keep
 
 
 @pytest.mark.parametrize("auth_required, expected", [(True, 503), (False, 200)])
@@ -268,20 +430,24 @@ def test_key_outage_depends_on_auth_required(client_for, key_server, signing_key
     assert "X-Auth-Email" not in response.headers
 
 
-def test_auth_logs_one_json_ready_record_without_the_token(client_for, signing_key, caplog):
+def test_auth_logs_one_json_ready_record_with_the_path_only(client_for, signing_key, caplog):
     token = alb_token(signing_key, user_claims("eve@elsewhere.org"))
     caplog.set_level(logging.INFO, logger="auth_sidecar")
 
-    client_for().get("/auth", headers={"X-Amzn-Oidc-Data": token, "X-Original-URI": "/grafana/"})
+    client_for().get("/auth", headers={"X-Amzn-Oidc-Data": token, "X-Original-Path": "/grafana/?api_key=sekrit"})
 
     [record] = [r for r in caplog.records if r.name == "auth_sidecar"]
     assert record.fields["outcome"] == "denied"
     assert record.fields["reason"] == "domain_not_allowed"
     assert record.fields["domain"] == "elsewhere.org"
-    assert record.fields["uri"] == "/grafana/"
+    assert record.fields["path"] == "/grafana/"
     formatted = json.dumps(record.fields) + record.getMessage()
     assert all(segment not in formatted for segment in token.split("."))
+    assert "sekrit" not in formatted
 
+
+def test_unknown_paths_are_404(client_for):
+    assert client_for().get("/admin").status_code == 404
 
 def test_healthz(client_for):
     assert client_for().get("/healthz").status_code == 200

@@ -10,13 +10,11 @@ from typer.testing import CliRunner
 from components import iam
 from components.fargate_task import ContainerSpec, FargateTask, FargateTaskArgs
 from components.lambda_function import LambdaFunction, LambdaFunctionArgs
-from stacks.cli import app
-from stacks.cost import (CostError, cost_markdown, estimate_environment, load_usage, plans_from_document,
-                         report_section)
 from planning.offline import PlannedResource, StackPlan, plan_document, plan_environment
 from planning.project import PROJECT_DIR, load_environment
-from tests.conftest import make_spec, run_components, run_program
-
+from stacks.cli import app
+from stacks.cost import CostError, cost_markdown, estimate_environment, load_usage, plans_from_document, report_section
+from tests.conftest import make_spec, planned, run_components, run_program
 
 USAGE_EXAMPLE = PROJECT_DIR / "stacks" / "usage.example.yaml"
 
@@ -151,7 +149,7 @@ def test_diff_markdown_shows_the_cost_change_of_a_pull_request():
 def test_every_resource_of_dev_and_prod_is_accounted_for_and_priced():
     """The price file knows every type the project's stacks use: "not priced" would mean really unknown."""
     for environment in ("dev", "prod"):
-        plans = plan_environment(load_environment(environment))
+        plans = list(planned(environment))
         estimate = estimate_environment(plans, load_usage(USAGE_EXAMPLE))  # the example names real resources
         for plan, stack in zip(plans, estimate.stacks):
             assert stack.not_priced == [], (plan.spec.name, stack.not_priced)

@@ -12,7 +12,8 @@ import pytest
 from typer.testing import CliRunner
 
 from stacks import cli
-from stacks.engine import INSTALL_HINT
+from stacks.engine import INSTALL_HINT, CliNotFound
+from planning.offline import plan_environment
 from planning.project import PROJECT_DIR, load_environment
 from tests.driver.driver_support import make_environment
 
@@ -32,7 +33,7 @@ def no_cli(tmp_path, monkeypatch):
 def test_commands_that_need_the_cli_say_how_to_install_it_before_anything_runs(no_cli, command):
     result = runner.invoke(cli.app, [command[0], "dev", *command[1:]])
     assert result.exit_code == 2
-    assert " ".join(result.stderr.split()) == f"error: {INSTALL_HINT}"
+    assert " ".join(result.stderr.split()) == f"error: {cli.cli_missing(CliNotFound(INSTALL_HINT))}"
 
 
 def test_graph_and_the_offline_plan_need_no_cli(tmp_path):
@@ -145,15 +146,15 @@ def test_preview_writes_a_markdown_summary(qa, tmp_path):
     assert not (simulation.parent / "state.json").exists()  # a preview changes nothing
 
 
-def test_outputs_json_masks_secrets_unless_asked(qa):
+def test_outputs_json_are_the_offline_plans_outputs_and_name_stacks_not_deployed(qa):
+    env, _ = qa
     runner.invoke(cli.app, ["up", "qa", "--stack", "batch"])
-    masked = json.loads(runner.invoke(cli.app, ["outputs", "qa", "--stack", "batch", "--json"]).stdout)
-    assert masked["stacks"]["qa-batch"] == {"stack": "qa-batch", "token": "[secret]"}
-    shown = runner.invoke(cli.app, ["outputs", "qa", "--stack", "batch", "--stack", "worker", "--json",
-                                    "--show-secrets"])
-    document = json.loads(shown.stdout)
-    assert document["stacks"]["qa-batch"]["token"] == "simulated-secret"
-    assert document["errors"] == {"qa-worker": "qa-worker is not deployed: run up first"}
+    document = json.loads(runner.invoke(cli.app, ["outputs", "qa", "--stack", "batch", "--json"]).stdout)
+    planned = plan_environment(env, ["qa-batch"], workers=1)[0].outputs
+    assert document["stacks"]["qa-batch"] == json.loads(json.dumps(planned))
+    assert document["stacks"]["qa-batch"]["vpc_id"].startswith("vpc-")
+    shown = runner.invoke(cli.app, ["outputs", "qa", "--stack", "batch", "--stack", "worker", "--json"])
+    assert json.loads(shown.stdout)["errors"] == {"qa-worker": "qa-worker is not deployed: run up first"}
     assert shown.exit_code == 1
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from stacks import driver
 from stacks.orchestrator import (DestroyRefused, Operation, Orchestrator, ResourceEvent, StackFinished,
-                                 StackStarted, Status, critical_path, select)
+                                 StackOutput, StackStarted, Status, critical_path, select)
 from planning.project import ProjectError
 from stacks.simulated import SimulatedEngine
 from tests.driver.driver_support import make_environment
@@ -200,7 +200,8 @@ def test_selection_with_dependencies_and_dependents(env):
 
 
 def test_outputs_are_read_from_every_selected_stack_whatever_the_others_do(env):
-    engine = SimulatedEngine(default_duration=0.01)
+    engine = SimulatedEngine(default_duration=0.01, outputs=lambda spec: {
+        "stack": StackOutput(spec.name), "token": StackOutput("simulated-secret", secret=True)})
     Orchestrator(engine).run(env, Operation.UP, ["qa-network"])
     summary = driver.outputs(env, ["network", "api"], engine=engine)
     assert summary.outcome("qa-network").result.outputs["stack"].value == "qa-network"

@@ -86,3 +86,32 @@ def test_pull_request_code_gets_secrets_and_the_cloud_role_only_in_the_protected
     assert secrets_used == {"cloud-preview"}
     assert "${{ github.base_ref }}" not in "".join(step.get("run", "") for job in jobs.values()
                                                   for step in job["steps"])
+
+
+def test_every_base_image_is_pinned_by_digest_and_a_bump_changes_the_image_tag():
+    """A tag like python:3.12-slim moves under us: pinned by digest, a base-image fix is a change to the
+    Dockerfile, which the image's source tag hashes, so the image rebuilds (docs/deploying.md: bumping)."""
+    import re
+
+    from components.container_image import ContainerImageArgs
+    dockerfiles = sorted((PROJECT_DIR / "runtime").glob("*/Dockerfile"))
+    assert len(dockerfiles) >= 5
+    for dockerfile in dockerfiles:
+        for line in dockerfile.read_text().splitlines():
+            if line.startswith("FROM "):
+                image = line.split()[1]
+                assert re.fullmatch(r"[\w./-]+(:[\w.-]+)?@sha256:[0-9a-f]{64}", image) or image in {
+                    stage.split()[-1] for stage in dockerfile.read_text().splitlines() if " AS " in stage}, \
+                    f"{dockerfile.relative_to(PROJECT_DIR)}: {image} is not pinned by digest"
+    import shutil
+    import tempfile
+    (PROJECT_DIR / ".build").mkdir(exist_ok=True)
+    context = Path(tempfile.mkdtemp(dir=PROJECT_DIR / ".build", prefix="tag-test-")) / "runtime"
+    (context / "app").mkdir(parents=True)
+    dockerfile = context / "app" / "Dockerfile"
+    dockerfile.write_text("FROM python:3.12-slim-bookworm@sha256:" + "a" * 64 + "\n")
+    before = ContainerImageArgs(dockerfile=str(dockerfile), context_dir=str(context)).source_tag
+    dockerfile.write_text("FROM python:3.12-slim-bookworm@sha256:" + "b" * 64 + "\n")
+    after = ContainerImageArgs(dockerfile=str(dockerfile), context_dir=str(context)).source_tag
+    shutil.rmtree(context.parent)
+    assert after != before

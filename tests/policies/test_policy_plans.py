@@ -9,16 +9,16 @@ import pytest
 from typer.testing import CliRunner
 
 import programs.network
+from planning.offline import StackPlan
+from planning.project import load_environment
 from policies.evaluate import check_plan, check_plans
 from stacks.cli import app
-from planning.offline import StackPlan, plan_environment
-from planning.project import load_environment
+from tests.conftest import planned
 
 
 @pytest.fixture(scope="module", params=["dev", "prod"])
 def environment_plans(request) -> tuple[str, list[StackPlan]]:
-    env = load_environment(request.param)
-    return request.param, plan_environment(env)
+    return request.param, list(planned(request.param))
 
 
 def test_every_stack_passes_with_no_mandatory_violation(environment_plans):

@@ -16,6 +16,7 @@ SG_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
 SG = "aws:ec2/securityGroup:SecurityGroup"
 BUCKET = "aws:s3/bucket:Bucket"
 PAB = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
+COGNITO_CLIENT = "aws:cognito/userPoolClient:UserPoolClient"
 ACCOUNT = "123456789012"
 FIREHOSE = "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream"
 
@@ -187,6 +188,10 @@ FAILING_RESOURCES = [
     ("firehose-encrypted", FIREHOSE, {"serverSideEncryption": {"enabled": False}}, "buffered unencrypted"),
     ("firehose-delivery-error-logging", FIREHOSE, {"extendedS3Configuration": {"bucketArn": "arn:aws:s3:::b"}},
      "not logged"),
+    ("codebuild-no-plaintext-secrets", "aws:codebuild/project:Project", {"environment": {"environmentVariables": [
+        {"name": "INDEX_TOKEN", "value": "pypi-AgEIcHlwaS5vcmc", "type": "PLAINTEXT"}]}}, "INDEX_TOKEN looks like"),
+    ("codebuild-not-privileged", "aws:codebuild/project:Project", {"environment": {"privilegedMode": True}},
+     "runs privileged"),
     ("cloudfront-viewers-https", DISTRIBUTION, distribution(viewer="allow-all"), "default behavior has "
      "viewer_protocol_policy allow-all"),
     ("cloudfront-viewers-https", DISTRIBUTION, distribution(orderedCacheBehaviors=[
@@ -208,6 +213,16 @@ FAILING_RESOURCES = [
         {"originId": "site", "domainName": "site.s3-website-us-east-1.amazonaws.com"}]), "public website endpoint"),
     ("route53-no-overwrite", "aws:route53/record:Record",
      {"zoneId": "Z1", "name": "example.com", "type": "A", "allowOverwrite": True}, "A example.com has allow_overwrite"),
+    ("cognito-users-cannot-write-identity", COGNITO_CLIENT,
+     {"supportedIdentityProviders": ["COGNITO"], "allowedOauthScopes": ["openid", "email"]},
+     "users may write every standard attribute (writeAttributes unset) of their own"),
+    ("cognito-users-cannot-write-identity", COGNITO_CLIENT,
+     {"writeAttributes": ["email", "given_name"], "supportedIdentityProviders": ["COGNITO"],
+      "allowedOauthScopes": ["openid"]}, "users may write email of their own"),
+    ("cognito-users-cannot-write-identity", COGNITO_CLIENT,
+     {"writeAttributes": ["email", "email_verified"], "supportedIdentityProviders": ["COGNITO", "Google"],
+      "allowedOauthScopes": ["openid", "aws.cognito.signin.user.admin"]},
+     "through the aws.cognito.signin.user.admin scope"),
 ]
 
 PASSING_RESOURCES = [
@@ -294,6 +309,9 @@ PASSING_RESOURCES = [
     ("firehose-encrypted", FIREHOSE, {"kinesisSourceConfiguration": {"kinesisStreamArn": "arn:aws:kinesis:s"}}),
     ("firehose-delivery-error-logging", FIREHOSE, {"extendedS3Configuration": {"cloudwatchLoggingOptions": {
         "enabled": True, "logGroupName": "/aws/kinesisfirehose/s", "logStreamName": "DestinationDelivery"}}}),
+    ("codebuild-no-plaintext-secrets", "aws:codebuild/project:Project", {"environment": {"environmentVariables": [
+        {"name": "INDEX_TOKEN", "value": "/p/INDEX_TOKEN", "type": "PARAMETER_STORE"}]}}),
+    ("codebuild-not-privileged", "aws:codebuild/project:Project", {"environment": {"privilegedMode": False}}),
     ("cloudfront-viewers-https", DISTRIBUTION, distribution()),
     ("cloudfront-tls12", DISTRIBUTION, distribution()),  # the *.cloudfront.net certificate: CloudFront's minimum
     ("cloudfront-tls12", DISTRIBUTION, distribution(viewerCertificate={
@@ -304,6 +322,12 @@ PASSING_RESOURCES = [
          "customOriginConfig": {"originProtocolPolicy": "https-only"}}])),
     ("route53-no-overwrite", "aws:route53/record:Record", {"zoneId": "Z1", "name": "example.com", "type": "A",
                                                             "allowOverwrite": False}),
+    ("cognito-users-cannot-write-identity", COGNITO_CLIENT,
+     {"writeAttributes": ["family_name", "given_name"], "supportedIdentityProviders": ["COGNITO"],
+      "allowedOauthScopes": ["openid", "email", "profile"]}),
+    ("cognito-users-cannot-write-identity", COGNITO_CLIENT,
+     {"writeAttributes": ["custom:hd", "email", "email_verified"], "supportedIdentityProviders": ["COGNITO", "Google"],
+      "allowedOauthScopes": ["openid", "email"]}),
 ]
 
 
@@ -469,6 +493,9 @@ FAILING_STACKS = [
                                      arn=f"arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:cdn-5xx",
                                      alarmActions=[f"arn:aws:sns:eu-west-1:{ACCOUNT}:alerts"])],
      "alarmActions notifies arn:aws:sns:eu-west-1:123456789012:alerts, a topic outside the alarm's region us-east-1"),
+    ("pattern-alarms-notify-a-topic",  # more cases in test_alarm_rules.py
+     [res("cloud-patterns:patterns:ContainerOnDemand", "jobs"), res("aws:sqs/queue:Queue", "jobs-failures")],
+     "jobs: no alarm of this stack notifies a topic"),
 ]
 
 PASSING_STACKS = [
@@ -512,6 +539,9 @@ PASSING_STACKS = [
                                      arn=f"arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:cdn-5xx",
                                      alarmActions=[f"arn:aws:sns:us-east-1:{ACCOUNT}:alerts"],
                                      okActions=[f"arn:aws:sns:us-east-1:{ACCOUNT}:alerts"])]),
+    ("pattern-alarms-notify-a-topic",
+     [res("cloud-patterns:patterns:ContainerOnDemand", "jobs"),
+      res("aws:cloudwatch/metricAlarm:MetricAlarm", "jobs-errors", alarmActions=[f"arn:aws:sns:us-east-1:{ACCOUNT}:a"])]),
 ]
 
 

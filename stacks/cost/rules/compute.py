@@ -139,6 +139,12 @@ def _lambda_function(function: PlannedResource, ctx: StackContext) -> list[Line]
     if streams:
         return [NoCost(function.name, function.type,
                        f"priced per GB ingested by delivery stream {', '.join(streams)} (its record transform)")]
+    from stacks.cost.rules.stepfunctions import machines_invoking  # it imports this module
+
+    machines = machines_invoking(function, ctx)
+    if machines:
+        return [NoCost(function.name, function.type,
+                       f"priced in each execution of state machine {', '.join(machines)} (a step of its path)")]
     invocation, how = _lambda_invocation(function, ctx)
     return [ctx.usage_line(function, "invocations", invocation * 1e6, "1M invocations", "lambda_invocations",
                            f"1M × ({how})", unit_size=1e6)]

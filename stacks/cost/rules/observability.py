@@ -1,5 +1,8 @@
-"""CloudWatch log groups and metric alarms."""
+"""CloudWatch log groups, metric alarms, dashboards, and the custom metrics (EMF) the dashboards show."""
 from __future__ import annotations
+
+import json
+import re
 
 from planning.offline import PlannedResource
 from stacks.cost.formatting import _rate
@@ -33,3 +36,41 @@ def _alarm(alarm: PlannedResource, ctx: StackContext) -> list[Line]:
     periods = [int(alarm.inputs.get("period", 60))] + [int(q["metric"]["period"]) for q in queries if q.get("metric")]
     rate = ctx.prices["high_resolution_alarm_month" if min(periods) < 60 else "alarm_month"]
     return [FixedCost(alarm.name, alarm.type, "metric alarm", rate, f"{_rate(rate)}/alarm-month")]
+
+
+SEARCH = re.compile(r"SEARCH\(\s*'\{([^,}]+)")
+
+
+@rule("aws:cloudwatch/dashboard:Dashboard")
+def _dashboard(dashboard: PlannedResource, ctx: StackContext) -> list[Line]:
+    """The dashboard, and the custom metrics its graphs name: they are billed whether shown or not, by the stacks
+    that emit them (EMF lines cost as log ingestion there), but only the dashboard names them in the plan."""
+    p = ctx.prices
+    lines: list[Line] = [FixedCost(dashboard.name, dashboard.type, "dashboard", p["dashboard_month"],
+                                   f"{_rate(p['dashboard_month'])}/dashboard-month")]
+    named, searched = custom_metrics(json.loads(dashboard.inputs.get("dashboardBody") or "{}"))
+    if named:
+        namespaces = ", ".join(sorted({metric[0] for metric in named}))
+        lines.append(FixedCost(dashboard.name, dashboard.type, f"{len(named)} custom metrics shown ({namespaces})",
+                               len(named) * p["custom_metric_month"],
+                               f"{len(named)} × {_rate(p['custom_metric_month'])}/metric-month"))
+    for namespace in sorted(searched):
+        lines.append(ctx.usage_line(dashboard, f"{namespace} metrics a search finds (one per dimension value)",
+                                    p["custom_metric_month"], "metric",
+                                    "custom_metrics", f"{_rate(p['custom_metric_month'])}/metric-month"))
+    return lines
+
+
+def custom_metrics(body: dict) -> tuple[set[tuple], set[str]]:
+    """The custom metrics (outside AWS's namespaces) a dashboard body graphs by name, and the custom namespaces its
+    SEARCH expressions look into."""
+    named, searched = set(), set()
+    for widget in body.get("widgets", []):
+        for metric in (widget.get("properties") or {}).get("metrics", []):
+            if metric and isinstance(metric[0], dict):
+                found = SEARCH.search(str(metric[0].get("expression", "")))
+                if found and not found.group(1).startswith("AWS/"):
+                    searched.add(found.group(1))
+            elif metric and isinstance(metric[0], str) and not metric[0].startswith("AWS/"):
+                named.add(tuple(m for m in metric if not isinstance(m, dict)))
+    return named, searched

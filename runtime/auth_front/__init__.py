@@ -1,0 +1,1 @@
+"""Auth front: nginx in front of the app, asking the auth sidecar about every request (auth_request)."""
