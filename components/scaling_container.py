@@ -103,7 +103,7 @@ class ScalingContainerArgs(Args):
     discovery_namespace: Optional[str] = setting(None, Maybe(NAMESPACE), "Register every task in Cloud Map under "
                                                  "<discovery_name>.<this private DNS namespace>, and let tasks reach "
                                                  "each other on container_port; null: no Cloud Map.")
-    discovery_name: str = same_as(ServiceDiscoveryArgs, "service_name")
+    discovery_name: str = like(ServiceDiscoveryArgs, "service_name")
     force_destroy: bool = setting(False, Boolean(), "Let destroy delete the bucket and the image repository with "
                                                     "their contents (dev only).")
     log_retention_days: int = like(FargateTaskArgs, "log_retention_days")

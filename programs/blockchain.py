@@ -12,8 +12,9 @@ from dataclasses import dataclass
 import pulumi
 
 from components.args import Args, Whole, setting
+from components.dashboard import OUTPUT, metric_graph, widgets
 from components.scaling_container import ScalingContainer, ScalingContainerArgs
-from programs.common import Section, environment, known, task_placement, upstream
+from programs.common import ConfigError, PROJECT, Section, environment, task_placement, upstream, upstream_value
 from runtime.blockchain import contract
 
 
@@ -32,7 +33,7 @@ BLOCKCHAIN = Section("blockchain", ScalingContainerArgs, own=BlockchainSettings,
 def main() -> None:
     network, alerts = upstream("network"), upstream("alerts")
     placement, name = task_placement(network), f"{environment()}-blockchain"
-    own, port = BLOCKCHAIN.own_settings(), int(known(network.require_output("app_port")))
+    own, port, cidr = BLOCKCHAIN.own_settings(), int(_known(network, "app_port")), _known(network, "vpc_cidr")
     args = BLOCKCHAIN.load(
         vpc_id=network.require_output("vpc_id"), load_balancer_subnet_ids=network.require_output("public_subnet_ids"),
         load_balancer_security_group_ids=[network.require_output("load_balancer_security_group_id")],
@@ -44,7 +45,7 @@ def main() -> None:
         command=contract.command(port), health_check_command=contract.health_check(port), environment={
             contract.ENV_DIFFICULTY: str(own.difficulty), contract.ENV_SERVICE: name,
             contract.ENV_METRICS_INTERVAL: str(own.metrics_interval_seconds),
-            contract.ENV_PEER_NETWORKS: str(known(network.require_output("vpc_cidr")))})
+            contract.ENV_PEER_NETWORKS: str(cidr)})
     service = ScalingContainer(name, args)
 
     pulumi.export("url", service.url)
@@ -58,3 +59,19 @@ def main() -> None:
     pulumi.export("scaling", {"min": args.min_count, "max": args.max_count,
                               "cpu_target_percent": args.cpu_target_percent,
                               "requests_per_target": args.requests_per_target})
+    pulumi.export(OUTPUT, widgets(service.alarms, rules=[(service.failed_task_rule, "tasks stopped with a failed "
+                                                                                    "container")], graphs=[
+        metric_graph("chain length and blocks mined", [
+            [contract.METRICS_NAMESPACE, "Blocks", "service", name, {"stat": "Maximum", "label": "chain length"}],
+            [contract.METRICS_NAMESPACE, "MiningSuccesses", "service", name, {"label": "blocks mined"}],
+            [contract.METRICS_NAMESPACE, "ChainReplacements", "service", name, {"label": "chains replaced"}]]),
+        metric_graph("transactions accepted", [[contract.METRICS_NAMESPACE, "Transactions", "service", name]])]))
+
+
+def _known(network: pulumi.StackReference, output: str):
+    """The node is configured with the network's port and CIDR as plain values, so they must be known now."""
+    value = upstream_value(network, output)
+    if value is None:
+        raise ConfigError(f"{PROJECT}:upstream.network: its output {output} is not known yet; deploy the network "
+                          f"stack before the blockchain stack")
+    return value

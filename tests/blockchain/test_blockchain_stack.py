@@ -173,6 +173,16 @@ def test_every_alarm_notifies_the_alerts_topic(plan, alerts):
     assert target.inputs["arn"] == topic
 
 
+def test_the_dashboard_shows_every_alarm_the_failed_task_rule_and_the_chain(plan):
+    widgets = plan.outputs["dashboard_widgets"]
+    alarms = plan.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
+    assert widgets[0]["type"] == "alarm" and len(widgets[0]["properties"]["alarms"]) == len(alarms) == 6
+    metrics = [m for w in widgets for m in w["properties"].get("metrics", [])]
+    assert ["CloudPatterns/Blockchain", "Blocks", "service", "test-blockchain",
+            {"stat": "Maximum", "label": "chain length"}] in metrics
+    assert any(m[0] == "AWS/Events" for m in metrics)
+
+
 @pytest.mark.parametrize("settings, message", [
     ({"difficulty": 9}, "cloud-patterns:blockchain.difficulty: 9 is not allowed; allowed: a whole number from 1 to 8"),
     ({"difficulty": "4"}, "cloud-patterns:blockchain.difficulty"),
