@@ -10,12 +10,10 @@ wins. Deploys keep 100 % of the tasks healthy (up to 200 % running) and roll bac
 The app arrives as arguments (its Dockerfile, command, environment and health check), as CDK's
 ``ApplicationLoadBalancedFargateService`` takes ``taskImageOptions``; its inputs may come from a private
 bucket that the task role may read (and, for state such as a checkpoint, write) and nobody else can reach.
-Optionally every task registers in Cloud Map (``components/service_discovery.py``), so tasks that must talk to
-each other find one another by DNS and may reach each other on the app's port. Given the environment's topic, the service
-alarms on 5xx, slow responses, unhealthy targets, too few running tasks, tasks that exit non-zero, and CPU
-outside the band CloudWatch's anomaly detection has learnt for it (load that no scaling explains).
+Optionally every task registers in Cloud Map (``components/service_discovery.py``) and may reach its peers on
+the app's port. Given the environment's topic, the service alarms on 5xx, slow responses, unhealthy targets,
+too few running tasks, tasks that exit non-zero, and CPU outside its learnt anomaly band.
 """
-from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
