@@ -44,6 +44,8 @@ class FargateServiceArgs(Args):
         "The environment's alarm topic: an alarm when fewer than minimum_running tasks run; None: none.",
         default=None)
     minimum_running: int = setting(1, Whole(1, 1000), "Running tasks below which the service alarms.")
+    registry_arn: Optional[pulumi.Input[str]] = wiring("A Cloud Map service ECS registers each task's address "
+                                                       "in; None: none.", default=None)
 
     def check(self) -> None:
         if self.target_group_arn is not None:
@@ -73,6 +75,8 @@ class FargateService(pulumi.ComponentResource):
                 subnets=args.subnet_ids, security_groups=args.security_group_ids,
                 assign_public_ip=args.assign_public_ip),
             load_balancers=load_balancers, propagate_tags="SERVICE", enable_ecs_managed_tags=True,
+            service_registries=None if args.registry_arn is None else aws.ecs.ServiceServiceRegistriesArgs(
+                registry_arn=args.registry_arn),
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.wait_for),
                                         ignore_changes=["desiredCount"] if args.auto_scaled else None))
         cluster_name = pulumi.Output.from_input(args.cluster_arn).apply(lambda arn: arn.split("/")[-1])

@@ -9,11 +9,11 @@ wins. Deploys keep 100 % of the tasks healthy (up to 200 % running) and roll bac
 
 The app arrives as arguments (its Dockerfile, command, environment and health check), as CDK's
 ``ApplicationLoadBalancedFargateService`` takes ``taskImageOptions``; its inputs may come from a private
-bucket that the task role may read and nobody else can reach. Given the environment's topic, the service
-alarms on 5xx, slow responses, unhealthy targets, too few running tasks, tasks that exit non-zero, and CPU
-outside the band CloudWatch's anomaly detection has learnt for it (load that no scaling explains).
+bucket that the task role may read (and, for state such as a checkpoint, write) and nobody else can reach.
+Optionally every task registers in Cloud Map (``components/service_discovery.py``) and may reach its peers on
+the app's port. Given the environment's topic, the service alarms on 5xx, slow responses, unhealthy targets,
+too few running tasks, tasks that exit non-zero, and CPU outside its learnt anomaly band.
 """
-from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -40,6 +40,7 @@ from components.container_image import ContainerImage, ContainerImageArgs
 from components.fargate_service import FargateService, FargateServiceArgs
 from components.fargate_task import ContainerSpec, FargateTask, FargateTaskArgs, ecs_cluster
 from components.load_balancer import WebLoadBalancer, WebLoadBalancerArgs
+from components.service_discovery import NAMESPACE, ServiceDiscovery, ServiceDiscoveryArgs
 from components.storage import private_bucket
 
 MAX_TASKS = 100
@@ -63,6 +64,9 @@ class ScalingContainerArgs(Args):
         "The container's own health check (Docker CMD form); None: the load balancer's check only.", default=None)
     bucket_variable: Optional[str] = wiring("The environment variable that names the input bucket to the app.",
                                             default=None)
+    bucket_name: str = wiring("The bucket's logical name after the service's (what it holds).", default="inputs")
+    discovery_variable: Optional[str] = wiring("The environment variable that gets the DNS name the tasks register "
+                                               "under (with discovery_namespace).", default=None)
     alarm_topic_arn: Optional[pulumi.Input[str]] = wiring(
         "The environment's alarm topic (the alerts stack's topic_arn); None: no alarms.", default=None)
     container_name: str = setting("app", Text(r"[A-Za-z0-9_-]{1,255}", "letters, digits, - and _ (1 to 255)"),
@@ -92,6 +96,12 @@ class ScalingContainerArgs(Args):
     deletion_protection: bool = like(WebLoadBalancerArgs, "deletion_protection")
     input_bucket: bool = setting(True, Boolean(), "Create a private bucket the service reads its inputs from (its "
                                                   "name in bucket_variable).")
+    bucket_writable: bool = setting(False, Boolean(), "The task role may also write objects to the bucket (state "
+                                                      "such as a checkpoint), never delete them.")
+    discovery_namespace: Optional[str] = setting(None, Maybe(NAMESPACE), "Register every task in Cloud Map under "
+                                                 "<discovery_name>.<this private DNS namespace>, and let tasks reach "
+                                                 "each other on container_port; null: no Cloud Map.")
+    discovery_name: str = like(ServiceDiscoveryArgs, "service_name")
     force_destroy: bool = setting(False, Boolean(), "Let destroy delete the bucket and the image repository with "
                                                     "their contents (dev only).")
     log_retention_days: int = like(FargateTaskArgs, "log_retention_days")
@@ -112,9 +122,10 @@ class ScalingContainerArgs(Args):
                                   f"from min_count ({self.min_count}) to max_count ({self.max_count})")
         if any(not isinstance(v, str) for v in self.environment.values()):
             raise InvalidArgument("environment", dict(self.environment), "a mapping of names to strings")
-        if self.input_bucket and self.bucket_variable in self.environment:
-            raise InvalidArgument("environment", self.bucket_variable, f"no {self.bucket_variable}: it names the "
-                                                                       "input bucket")
+        for variable, used in ((self.bucket_variable, self.input_bucket), (self.discovery_variable,
+                                                                           self.discovery_namespace)):
+            if used and variable in self.environment:
+                raise InvalidArgument("environment", variable, f"no {variable}: the component sets it")
         self.load_balancer_args()  # the building blocks' own checks (the Dockerfile must exist)
         self.image_args()
 
@@ -141,6 +152,7 @@ class ScalingContainer(pulumi.ComponentResource):
     task: FargateTask
     service: FargateService
     bucket: Optional[aws.s3.Bucket]
+    discovery: Optional[ServiceDiscovery]
     scaling_target: aws.appautoscaling.Target
     cpu_policy: aws.appautoscaling.Policy
     request_policy: Optional[aws.appautoscaling.Policy]
@@ -155,8 +167,12 @@ class ScalingContainer(pulumi.ComponentResource):
         self.web = WebLoadBalancer(name, args.load_balancer_args(), opts=child)
         self.url = self.web.url
         self.cluster = ecs_cluster(name, self)
-        self.bucket = (private_bucket(f"{name}-inputs", self, force_destroy=args.force_destroy)
+        self.bucket = (private_bucket(f"{name}-{args.bucket_name}", self, force_destroy=args.force_destroy)
                        if args.input_bucket else None)
+        self.discovery = None if args.discovery_namespace is None else ServiceDiscovery(name, ServiceDiscoveryArgs(
+            vpc_id=args.vpc_id, namespace=args.discovery_namespace, service_name=args.discovery_name,
+            port=args.container_port), opts=child)
+        task_groups = args.task_security_group_ids
 
         environment = dict(args.environment)
         statements = []
@@ -167,6 +183,14 @@ class ScalingContainer(pulumi.ComponentResource):
                 iam.statement(["s3:GetObject"], [pulumi.Output.concat(self.bucket.arn, "/*")], sid="ReadInputs"),
                 # ListBucket lets a missing key answer 404 (NoSuchKey) instead of 403.
                 iam.statement(["s3:ListBucket"], [self.bucket.arn], sid="ListInputs")]
+            if args.bucket_writable:
+                statements.append(iam.statement(["s3:PutObject"], [pulumi.Output.concat(self.bucket.arn, "/*")],
+                                                sid="WriteObjects"))
+        if self.discovery is not None:
+            if args.discovery_variable:
+                environment[args.discovery_variable] = self.discovery.dns_name
+            task_groups = pulumi.Output.all(pulumi.Output.from_input(args.task_security_group_ids),
+                                            self.discovery.security_group.id).apply(lambda v: [*v[0], v[1]])
         container = ContainerSpec(
             args.container_name, image=self.image.image_ref, port=args.container_port, environment=environment,
             command=list(args.command), memory_mb=args.memory_mb, health_check=args.health_check_command)
@@ -176,19 +200,21 @@ class ScalingContainer(pulumi.ComponentResource):
             log_retention_days=args.log_retention_days), opts=child)
         self.service = FargateService(name, FargateServiceArgs(
             cluster_arn=self.cluster.arn, task_definition_arn=self.task.task_definition.arn,
-            subnet_ids=args.task_subnet_ids, security_group_ids=args.task_security_group_ids,
+            subnet_ids=args.task_subnet_ids, security_group_ids=task_groups,
             assign_public_ip=args.assign_public_ip, desired_count=args.desired_count,
             target_group_arn=self.web.target_group.arn, container_name=args.container_name,
             container_port=args.container_port,
             health_check_grace_period_seconds=args.health_check_grace_period_seconds,
             wait_for=self.web.listeners, auto_scaled=True, alarm_topic_arn=args.alarm_topic_arn,
-            minimum_running=args.min_count), opts=child)
+            minimum_running=args.min_count,
+            registry_arn=self.discovery.service.arn if self.discovery is not None else None), opts=child)
         self._scaling(name, args)
         self._alarms(name, args)
         self.register_outputs({
             "url": self.url, "service_name": self.service.service.name, "cluster_name": self.cluster.name,
             "log_group_name": self.task.log_group.name, "repository_url": self.image.repository.repository_url,
-            "bucket": self.bucket.bucket if self.bucket is not None else None})
+            "bucket": self.bucket.bucket if self.bucket is not None else None,
+            **({"discovery_dns_name": self.discovery.dns_name} if self.discovery is not None else {})})
 
     def _scaling(self, name: str, args: ScalingContainerArgs) -> None:
         child = pulumi.ResourceOptions(parent=self)

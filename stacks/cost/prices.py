@@ -41,6 +41,7 @@ USAGE_KEYS: dict[str, str] = {
     "cloudfront_requests": "requests to each CloudFront distribution a month (each runs its viewer functions once)",
     "cloudfront_gb": "GB each CloudFront distribution sends to viewers a month",
     "log_delivery_gb": "GB of logs each vended-log delivery (CloudFront access logs) writes a month",
+    "dns_queries": "DNS queries a month for each Cloud Map service's records (tasks resolving their peers)",
     "codebuild_minutes": "build minutes of each CodeBuild project that no schedule starts, a month",
     "package_storage_gb": "GB stored in each CodeArtifact repository (monthly average)",
     "package_requests": "requests to each CodeArtifact repository a month (publishes, pip installs)",

@@ -64,4 +64,4 @@ def test_the_bastion_and_dashboard_stacks_are_priced_in_full(environment):
     assert "t4g.nano instance (Linux, on demand)" in items and "metric alarm" in items
     assert ("public IPv4 address" in items) is (environment == "dev")  # prod's bastion is private behind NAT
     assert sum(line.monthly for line in bastion.fixed if line.item == "metric alarm") == pytest.approx(0.30)
-    assert {line.item for line in board.fixed} == {"dashboard", "5 custom metrics shown (awsjwtauth)"}
+    assert {line.item for line in board.fixed} == {"dashboard", "9 custom metrics shown (CloudPatterns/Blockchain, awsjwtauth)"}

@@ -1,0 +1,1 @@
+"""A blockchain node (issue 24): see docs/blockchain.md."""
