@@ -54,6 +54,12 @@ def only(plan, token):
     return resource
 
 
+def of_checkpoint_bucket(plan, token):
+    """The checkpoint bucket's resource of a type (the load balancer's access-log bucket is a private bucket too)."""
+    [resource] = [r for r in plan.of_type(token) if not r.name.endswith("-access-logs")]
+    return resource
+
+
 def container_of(plan):
     [definition] = json.loads(only(plan, "aws:ecs/taskDefinition:TaskDefinition").inputs["containerDefinitions"])
     return definition
@@ -139,11 +145,11 @@ def test_the_task_may_read_and_write_only_the_checkpoint_bucket_and_delete_nothi
     arn = f"arn:aws:s3:::{plan.outputs['checkpoint_bucket']}"
     assert {(s["Action"], s["Resource"]) for s in statements} == {
         ("s3:GetObject", f"{arn}/*"), ("s3:ListBucket", arn), ("s3:PutObject", f"{arn}/*")}
-    bucket = only(plan, "aws:s3/bucket:Bucket")
-    assert bucket.name == "test-blockchain-checkpoints"
-    block = only(plan, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").inputs
+    assert sorted(b.name for b in plan.of_type("aws:s3/bucket:Bucket")) == [
+        "test-blockchain-access-logs", "test-blockchain-checkpoints"]
+    block = of_checkpoint_bucket(plan, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").inputs
     assert all(block[k] for k in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"))
-    [deny] = json.loads(only(plan, "aws:s3/bucketPolicy:BucketPolicy").inputs["policy"])["Statement"]
+    [deny] = json.loads(of_checkpoint_bucket(plan, "aws:s3/bucketPolicy:BucketPolicy").inputs["policy"])["Statement"]
     assert deny["Condition"]["Bool"]["aws:SecureTransport"] == "false"
 
 
