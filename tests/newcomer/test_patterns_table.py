@@ -24,3 +24,11 @@ def test_every_row_links_pages_that_exist():
         assert links, row
         for link in links:
             assert (PROJECT_DIR / link).is_file(), link
+
+
+def test_the_patterns_are_one_table():
+    """A blank line between rows ends a Markdown table: the rows after it would render as plain text."""
+    lines = TABLE.strip().splitlines()
+    table = [line for line in lines if line.startswith("|")]
+    start = lines.index(table[0])
+    assert lines[start:start + len(table)] == table, "a line inside the README's table of patterns splits it"
