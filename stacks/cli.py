@@ -377,11 +377,12 @@ def docs(check: Annotated[bool, typer.Option("--check", help="Only report drifte
 
 
 @app.command("scan")
-def scan_command(environment: EnvironmentArg, stack: StackOption = None,
+def scan_command(environment: EnvironmentArg, stack: StackOption = None, with_deps: WithDepsOption = False,
+                 with_dependents: WithDependentsOption = False,
                  as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON on stdout.")] = False
                  ) -> None:
     """Run Checkov's checks on the offline plan (exported as a Terraform plan); exit 1 on an unskipped failure."""
-    env, names = load(environment, Selection(stack))
+    env, names = load(environment, Selection(stack, with_deps, with_dependents))
     try:
         result = scan.scan_environment(env.name, offline_plans(env, names))
     except scan.ScanError as error:

@@ -98,6 +98,17 @@ def test_cost_takes_with_deps_and_with_dependents():
         "dev-label-detector", "dev-label-proxy", "dev-dashboard"]
 
 
+def test_every_command_that_acts_on_stacks_takes_the_selection_options_the_readme_promises():
+    # README: "Every command that acts on stacks (all but `init` and `docs`) takes --stack, --with-deps and
+    # --with-dependents"; `scan` once took only --stack.
+    import inspect
+    for command in cli.app.registered_commands:
+        name = command.name or command.callback.__name__
+        if name in ("init", "docs"):
+            continue
+        assert {"stack", "with_deps", "with_dependents"} <= set(inspect.signature(command.callback).parameters), name
+
+
 def test_the_cli_missing_message_names_every_command_that_needs_no_cli(tmp_path, monkeypatch):
     commands = {c.name or c.callback.__name__ for c in cli.app.registered_commands}
     offline = commands - {o.value for o in Operation}
