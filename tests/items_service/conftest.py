@@ -56,7 +56,8 @@ class Postgres:
                 os.setgid(user.pw_gid)
                 os.setuid(user.pw_uid)
         subprocess.run([str(c) for c in command], check=True, preexec_fn=drop, cwd=self.root,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={"PATH": os.environ["PATH"], "LANG": "C.UTF-8"})
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                       env={"PATH": os.environ["PATH"], "LANG": "C.UTF-8"})
 
     def stop(self) -> None:
         try:

@@ -24,7 +24,8 @@ def iam_settings(postgres):
         conn.execute(sql.SQL("ALTER ROLE items_app PASSWORD {}").format(sql.Literal(TOKEN)))
     yield settings
     with postgres.master() as conn:  # the other tests' app password back
-        conn.execute(sql.SQL("ALTER ROLE items_app PASSWORD {}").format(sql.Literal(postgres.env()["ITEMS_DB_PASSWORD"])))
+        app_password = sql.Literal(postgres.env()["ITEMS_DB_PASSWORD"])
+        conn.execute(sql.SQL("ALTER ROLE items_app PASSWORD {}").format(app_password))
 
 
 def test_each_new_connection_gets_a_token_from_the_generator(postgres, iam_settings):

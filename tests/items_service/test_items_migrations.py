@@ -49,9 +49,8 @@ def test_concurrent_runs_take_turns_under_the_advisory_lock(postgres, fresh_data
 
 
 def test_without_a_master_password_nothing_runs(postgres, fresh_database):
-    settings = fresh_database("items_skipped")
-    settings = postgres.settings(ITEMS_DB_NAME="items_skipped", ITEMS_DB_MASTER_PASSWORD="")
-    assert migrate(settings) == []
+    fresh_database("items_skipped")
+    assert migrate(postgres.settings(ITEMS_DB_NAME="items_skipped", ITEMS_DB_MASTER_PASSWORD="")) == []
     with postgres.master("items_skipped") as conn:
         assert conn.execute("SELECT to_regclass('schema_migrations')").fetchone() == (None,)
 
