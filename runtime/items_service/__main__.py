@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import logging
 import os
 import sys
 
@@ -15,9 +16,11 @@ from runtime.items_service import contract
 from runtime.serving import serve
 
 THREADS = 8
+# The access log without query strings (%(U)s is the path only) and with the request's duration in ms.
+ACCESS_LOG_FORMAT = "access method=%(m)s path=%(U)s status=%(s)s bytes=%(B)s ms=%(M)s remote=%(h)s"
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m runtime.items_service", description="Items service")
     parser.add_argument("--host", default="0.0.0.0")
     parser.add_argument("--port", type=int, default=contract.PORT)
@@ -29,11 +32,18 @@ def main(argv: list[str] | None = None) -> None:
     except ValueError as error:
         parser.error(str(error))
 
+    import psycopg
+
     from runtime.items_service import logs
     from runtime.items_service.migrations import migrate
 
     logs.configure(settings.service)
-    migrate(settings)
+    try:
+        migrate(settings)
+    except psycopg.Error as error:  # the class only: a libpq message names the host and user, never the password
+        logging.getLogger("items.migrations").error(
+            "migrations failed; exiting (ECS starts a new task)", extra={"fields": {"error": type(error).__name__}})
+        return 1
     os.environ.pop(contract.ENV_DB_MASTER_PASSWORD, None)
     settings = dataclasses.replace(settings, master_password=None)
     holder: dict = {}
@@ -51,7 +61,9 @@ def main(argv: list[str] | None = None) -> None:
             holder["db"].close()
 
     serve(load_app, args.host, args.port, workers=1, threads=THREADS, timeout=30, graceful_timeout=20,
-          accesslog="-", errorlog="-", loglevel="info", worker_exit=worker_exit)
+          accesslog="-", access_log_format=ACCESS_LOG_FORMAT, errorlog="-", loglevel="info",
+          worker_exit=worker_exit)
+    return 0
 
 
 if __name__ == "__main__":

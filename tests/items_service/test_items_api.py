@@ -151,7 +151,7 @@ def test_the_entrypoint_migrates_then_serves(postgres, db):
     port = free_port()
     env = {**os.environ, **postgres.env(), "PYTHONPATH": os.getcwd()}
     server = subprocess.Popen([sys.executable, "-m", "runtime.items_service", "--host", "127.0.0.1", "--port",
-                               str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                               str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         deadline, status = time.monotonic() + 15, None
         while time.monotonic() < deadline and status != 200:
@@ -166,10 +166,28 @@ def test_the_entrypoint_migrates_then_serves(postgres, db):
                                          headers={"Content-Type": "application/json"})
         with urllib.request.urlopen(request, timeout=5) as response:
             assert response.status == 201 and json.load(response)["name"] == "served"
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/items?limit=7&after=1", timeout=5) as response:
+            assert response.status == 200
     finally:
         server.terminate()
-        _, errors = server.communicate(timeout=20)
-    logged = errors.decode()
-    assert "migrations done" in logged
+        output, _ = server.communicate(timeout=20)
+    logged = output.decode()
+    assert "migrations done" in logged and "path=/items status=200" in logged
+    assert "limit=7" not in logged  # access lines carry the path, never the query string
     for secret in (postgres.env()["ITEMS_DB_PASSWORD"], postgres.env()["ITEMS_DB_MASTER_PASSWORD"]):
         assert secret not in logged
+
+
+def test_the_entrypoint_exits_when_the_database_is_unreachable(postgres):
+    env = {**os.environ, **postgres.env(ITEMS_DB_PORT=str(free_port())), "PYTHONPATH": os.getcwd()}
+    done = subprocess.run([sys.executable, "-m", "runtime.items_service", "--port", str(free_port())], env=env,
+                          capture_output=True, timeout=30)
+    logged = done.stderr.decode()
+    assert done.returncode == 1 and '"error": "OperationalError"' in logged and "Traceback" not in logged
+    assert postgres.env()["ITEMS_DB_MASTER_PASSWORD"] not in logged
+
+
+def test_the_entrypoint_refuses_invalid_settings_naming_the_variable(postgres):
+    env = {**os.environ, **postgres.env(ITEMS_DB_AUTH="ldap"), "PYTHONPATH": os.getcwd()}
+    done = subprocess.run([sys.executable, "-m", "runtime.items_service"], env=env, capture_output=True, timeout=30)
+    assert done.returncode == 2 and "ITEMS_DB_AUTH must be one of iam, password" in done.stderr.decode()
