@@ -1,6 +1,7 @@
 """The IAM path: in ``iam`` mode the pool asks its token source for a password on every new connection, and
 the real boto3 signer makes tokens of RDS's shape. The local server's app user is given the stubbed token as
 its password, so a connection succeeds only if the token is what reached PostgreSQL."""
+import dataclasses
 import urllib.parse
 
 import pytest
@@ -50,7 +51,8 @@ def test_each_new_connection_gets_a_token_from_the_generator(postgres, iam_setti
 
 
 def test_a_wrong_token_is_refused_by_postgres(iam_settings):
-    database = Database(iam_settings, password=lambda: TOKEN + "-expired").open()
+    settings = dataclasses.replace(iam_settings, pool_timeout=0.5)
+    database = Database(settings, password=lambda: TOKEN + "-expired").open()
     try:
         assert create_app(database).test_client().get("/health").status_code == 503
     finally:
