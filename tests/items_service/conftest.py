@@ -80,7 +80,7 @@ class Postgres:
 
 @pytest.fixture(scope="session")
 def postgres():
-    assert (BIN / "initdb").exists(), "PostgreSQL 15 is not installed (Debian package postgresql; .ci/setup installs it)"
+    assert (BIN / "initdb").exists(), "PostgreSQL 15 is missing (Debian package postgresql; .ci/setup installs it)"
     server = Postgres()
     with server.master() as conn:
         conn.execute("CREATE DATABASE items")
