@@ -20,6 +20,7 @@ import pulumi_aws as aws
 
 from components import alarms, iam, storage
 from components.args import Args, Boolean, InvalidArgument, Maybe, Number, OneOf, Port, Text, Whole, setting, wiring
+from components.network import DEFAULT_APP_PORT
 
 # Predefined ALB policies that allow only TLS 1.2 and 1.3.
 TLS12_POLICIES = ("ELBSecurityPolicy-TLS13-1-2-2021-06", "ELBSecurityPolicy-TLS13-1-2-Res-2021-06",
@@ -33,7 +34,7 @@ class WebLoadBalancerArgs(Args):
     subnet_ids: pulumi.Input[Sequence[str]] = wiring("Public subnets, one per AZ.")
     security_group_ids: pulumi.Input[Sequence[str]] = wiring(
         "The network's load-balancer group (80 and 443 from anywhere, out only to the app group).")
-    target_port: int = setting(8080, Port(), "The port the targets listen on (the network's app_port).")
+    target_port: int = setting(DEFAULT_APP_PORT, Port(), "The port the targets listen on (the network's app_port).")
     health_check_path: str = setting("/healthz", Text(r"/\S*", "a path starting with /"),
                                      "What the target group's health check requests.")
     certificate_arn: Optional[str] = setting(None, Maybe(Text(r"arn:aws:acm:\S+", "an ACM certificate ARN")),

@@ -48,6 +48,10 @@ def _private_cidr(value: object) -> bool:
     return isinstance(value, str) and ipaddress.IPv4Network(value).is_private
 
 
+# The network's default ports; the load balancer's and the scaling container's defaults are these, not copies.
+DEFAULT_APP_PORT = 8080
+DEFAULT_DATA_PORT = 5432
+
 @dataclass(frozen=True)
 class NetworkArgs(Args):
     """Inputs of :class:`Network`. Field names are the keys of the ``network`` stack config."""
@@ -66,10 +70,10 @@ class NetworkArgs(Args):
                                         "Interface endpoints for ECR (api, dkr), CloudWatch Logs and Secrets Manager "
                                         "in the private tier, so private subnets work without NAT. The S3 gateway "
                                         "endpoint is always created (it is free).")
-    app_port: int = setting(8080, Port(), "The port application tasks listen on; the only port the load balancer "
-                                          "group may reach them on, and never open to the internet.")
-    data_port: int = setting(5432, Port(), "The port data stores listen on; reachable only from the application "
-                                           "group.")
+    app_port: int = setting(DEFAULT_APP_PORT, Port(), "The port application tasks listen on; the only port the load "
+                                                      "balancer group may reach them on, never open to the internet.")
+    data_port: int = setting(DEFAULT_DATA_PORT, Port(), "The port data stores listen on; reachable only from the "
+                                                        "application group.")
     flow_log_retention_days: int = setting(30, Retention(), "Retention of the VPC flow log group.")
     tags: dict[str, str] = setting({}, MappingOf(Text()), "Tags on every resource of the network.")
 

@@ -22,7 +22,7 @@ from typing import Optional
 import pulumi
 import pulumi_aws as aws
 
-from components import alarms, iam, validation
+from components import alarms, iam, network, validation
 from components.args import (
     Args,
     Boolean,
@@ -71,8 +71,8 @@ class ScalingContainerArgs(Args):
         "The environment's alarm topic (the alerts stack's topic_arn); None: no alarms.", default=None)
     container_name: str = setting("app", Text(r"[A-Za-z0-9_-]{1,255}", "letters, digits, - and _ (1 to 255)"),
                                   "The app's container (the one the load balancer targets).")
-    container_port: int = setting(8080, Port(), "The port the app listens on: the network's app_port, the only "
-                                                "port its app security group admits.")
+    container_port: int = setting(network.DEFAULT_APP_PORT, Port(),
+                                  "The port the app listens on: the network's app_port, the one its group admits.")
     health_check_path: str = like(WebLoadBalancerArgs, "health_check_path")
     cpu: int = like(FargateTaskArgs, "cpu")
     memory_mb: int = like(FargateTaskArgs, "memory_mb")
