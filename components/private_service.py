@@ -52,11 +52,11 @@ class PrivateServiceArgs(Args):
     private_subnet_ids: pulumi.Input[Sequence[str]] = wiring("The network's private subnets: the VPC link's and "
                                                              "the load balancer's.")
     task_subnet_ids: pulumi.Input[Sequence[str]] = wiring("Where tasks run (the network's task_subnet_ids).")
-    assign_public_ip: pulumi.Input[bool] = like(FargateServiceArgs, "assign_public_ip")
     database: PostgresDatabaseArgs = wiring("The database's arguments (its client group is the tasks', set here).")
     database_variables: DatabaseVariables = wiring("Where the container finds its database.")
     database_user: str = wiring("The one database user the task role may sign in as with IAM tokens.")
     dockerfile: str = wiring("The app's Dockerfile (its directory holds the image's sources).")
+    assign_public_ip: pulumi.Input[bool] = like(FargateServiceArgs, "assign_public_ip")
     command: Sequence[str] = wiring("Overrides the image's CMD.", default=())
     environment: Mapping[str, str] = wiring("The container's plain environment (never secrets).", default={})
     alarm_topic_arn: Optional[pulumi.Input[str]] = wiring("The environment's alarm topic; None: no alarms.",
