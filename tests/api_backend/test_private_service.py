@@ -215,3 +215,32 @@ def test_a_database_without_its_clients_group_registers_nothing(network):
     with pytest.raises(Exception, match="client_security_group_id"):
         run_components(lambda: PostgresDatabase("lonely", args), monitor=monitor)
     assert not [r for r in monitor.recorded if r.custom]
+
+
+def test_items_routes_go_through_the_vpc_link_to_the_listener_with_the_authorizer_and_the_callers_sub():
+    from components.lambda_function import LambdaFunctionArgs
+    from components.secure_api import LambdaAuthorizer, Route, SecureApi, SecureApiArgs, VpcLinkIntegration
+    from runtime.secure_api import contract as api
+
+    link = "abc123"
+    listener = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/net/backend/0123/4567"
+    authorizer = LambdaFunctionArgs(source_dir=api.SOURCE_DIR, handler=api.AUTHORIZER, keep_path=True)
+
+    def main():
+        SecureApi("items-api", SecureApiArgs(
+            routes=[Route(key, "items") for key in ("GET /items", "POST /items", "GET /items/{id}")],
+            integrations={"items": VpcLinkIntegration(link, listener, {"x-caller-sub": "$context.authorizer.sub"})},
+            authorizer=LambdaAuthorizer(authorizer)))
+    api_plan = run_components(main)
+    [integration] = api_plan.of_type("aws:apigatewayv2/integration:Integration")
+    assert {k: integration.inputs[k] for k in ("integrationType", "connectionType", "connectionId", "integrationUri",
+                                               "payloadFormatVersion")} == {
+        "integrationType": "HTTP_PROXY", "connectionType": "VPC_LINK", "connectionId": link,
+        "integrationUri": listener, "payloadFormatVersion": "1.0"}
+    assert integration.inputs["requestParameters"] == {"overwrite:header.x-caller-sub": "$context.authorizer.sub"}
+    routes = api_plan.of_type("aws:apigatewayv2/route:Route")
+    assert sorted(r.inputs["routeKey"] for r in routes) == ["GET /items", "GET /items/{id}", "POST /items"]
+    assert all(r.inputs["authorizationType"] == "CUSTOM" and r.inputs["authorizerId"] for r in routes)
+    # No Lambda permission for a VPC link: only the authorizer's.
+    assert len(api_plan.of_type("aws:lambda/permission:Permission")) == 1
+    assert "sub" in api.Principal("s", "c", True).context()
