@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from stacks.cost import Usage, estimate_stack, load_prices
-from tests.api_backend.test_private_service import plan, prod_plan, network  # noqa: F401  (module fixtures)
 from tests.cost.test_cost_rules import estimate, fixed, resource
 
 PRICES = load_prices()
@@ -32,7 +31,7 @@ def test_an_unknown_class_or_storage_type_is_said_not_priced():
     assert [n.resource for n in cost.not_priced] == ["big", "old"] and cost.fixed_monthly == 0
 
 
-def test_every_resource_of_a_private_service_is_priced_or_free(plan, prod_plan):  # noqa: F811
+def test_every_resource_of_a_private_service_is_priced_or_free(plan, prod_plan):
     for planned in (plan, prod_plan):
         cost = estimate_stack(planned, PRICES, Usage(stacks={}))
         assert cost.not_priced == []
