@@ -10,6 +10,8 @@ import json
 import pytest
 
 from components.args import InvalidArgument
+from components.database import PostgresDatabase
+from planning.mocks import ProviderMocks
 from planning.offline import RecordingMonitor
 from runtime.items_service import contract
 from tests.api_backend.conftest import TOPIC, service_args
@@ -170,8 +172,7 @@ def test_invalid_database_arguments_are_refused_naming_the_key(network, change, 
 
 
 def test_a_database_without_its_clients_group_registers_nothing(network):
-    from components.database import PostgresDatabase
-    monitor = RecordingMonitor(__import__("planning.mocks", fromlist=["ProviderMocks"]).ProviderMocks())
+    monitor = RecordingMonitor(ProviderMocks())
     args = service_args(network).database
     with pytest.raises(Exception, match="client_security_group_id"):
         run_components(lambda: PostgresDatabase("lonely", args), monitor=monitor)
