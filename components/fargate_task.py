@@ -40,7 +40,8 @@ class ContainerSpec:
     essential: bool = True
     environment: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     secrets: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
-    """Environment variable -> Secrets Manager secret ARN; injected by ECS, never in plaintext."""
+    """Environment variable -> Secrets Manager secret ARN, or one JSON key of it (``<arn>:<key>::``); injected by
+    ECS, never in plaintext. The execution role may read exactly those secrets (by their ARN, without the key)."""
     command: Sequence[str] = ()
     health_check: Optional[Sequence[str]] = None
     """Docker health check command, e.g. ["CMD-SHELL", "curl -fs localhost:8080/healthz || exit 1"]."""
@@ -146,7 +147,7 @@ class FargateTask(pulumi.ComponentResource):
                 iam.statement(["ecr:GetAuthorizationToken"], ["*"], sid="LogInToEcr"),
                 iam.statement(["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
                               list(self.args.image_repository_arns), sid="PullTaskImages")]
-        secret_arns = [arn for c in self.args.containers for arn in c.secrets.values()]
+        secret_arns = [secret_arn(value) for c in self.args.containers for value in c.secrets.values()]
         if secret_arns:
             statements.append(iam.statement(["secretsmanager:GetSecretValue"], secret_arns, sid="ReadTaskSecrets"))
         return iam.policy_document(statements, self)
@@ -167,6 +168,12 @@ class FargateTask(pulumi.ComponentResource):
                                     "startPeriod": 10} if c.health_check else None}
         definition.update({k: v for k, v in optional.items() if v is not None})
         return pulumi.Output.from_input(definition)
+
+
+def secret_arn(value_from: pulumi.Input[str]) -> pulumi.Output[str]:
+    """The secret's ARN in an ECS ``valueFrom`` that may name a JSON key, stage or version after it
+    (``arn:aws:secretsmanager:<region>:<account>:secret:<name>[:<key>:<stage>:<version>]``): IAM grants the ARN."""
+    return pulumi.Output.from_input(value_from).apply(lambda v: ":".join(v.split(":")[:7]))
 
 
 def _with_logging(definition: dict, group: str, region: str) -> dict:

@@ -1,7 +1,6 @@
 """SecureApi: an API Gateway HTTP API whose routes are guarded, one by one, by a Lambda authorizer.
 
-The routes, what each runs (an ``Integration``: a Lambda now, another kind such as an HTTP backend through a
-VPC Link later) and the authorizer are arguments; the component builds the API, the functions (with their own
+The routes, what each runs (an ``Integration``: a Lambda, or an HTTP backend in a VPC through a VPC link) and the authorizer are arguments; the component builds the API, the functions (with their own
 roles, log groups and alarms), one ``$default`` stage with JSON access logs and throttling, and Lambda
 permissions scoped to exactly the route (or the authorizer) that calls them.
 
@@ -13,6 +12,7 @@ required header (e.g. an origin secret) joins the cache key. Access logs never h
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -84,6 +84,27 @@ class LambdaIntegration:
             name, api_id=api.api.id, integration_type="AWS_PROXY", integration_uri=function.function.invoke_arn,
             integration_method="POST", payload_format_version="2.0",
             timeout_milliseconds=API_GATEWAY_MAX_SECONDS * 1000, opts=pulumi.ResourceOptions(parent=api))
+
+
+@dataclass(frozen=True)
+class VpcLinkIntegration:
+    """An HTTP backend in a VPC: API Gateway proxies the request (payload 1.0, path unchanged) through the VPC link
+    to a private load balancer's listener (or a Cloud Map service). ``headers`` are set from the request's context
+    (``{"x-caller-sub": "$context.authorizer.sub"}``), overwriting any value a client sent, so the backend can trust
+    them: it is reachable only through this link."""
+
+    vpc_link_id: pulumi.Input[str]
+    listener_arn: pulumi.Input[str]
+    """What the link targets: an NLB/ALB listener ARN or a Cloud Map service ARN."""
+    headers: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
+    def build(self, api: "SecureApi", key: str, routes: Sequence[Route]) -> aws.apigatewayv2.Integration:
+        return aws.apigatewayv2.Integration(
+            f"{api.name}-{key}", api_id=api.api.id, integration_type="HTTP_PROXY", connection_type="VPC_LINK",
+            connection_id=self.vpc_link_id, integration_uri=self.listener_arn, integration_method="ANY",
+            payload_format_version="1.0", timeout_milliseconds=API_GATEWAY_MAX_SECONDS * 1000,
+            request_parameters={f"overwrite:header.{name}": value for name, value in sorted(self.headers.items())}
+            or None, opts=pulumi.ResourceOptions(parent=api))
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,8 @@ from planning.mocks import ACCOUNT_ID, ProviderMocks, autoname, digest, shape
 @shape("aws:lb/loadBalancer:LoadBalancer")
 def _load_balancer(m: ProviderMocks, name: str, inputs: dict) -> tuple[str, dict]:
     lb = inputs.get("name") or f"{name[:24]}-{digest('lb', name, length=7)}"
-    suffix = f"app/{lb}/{digest('lb', name, length=16)}"
+    kind = "net" if inputs.get("loadBalancerType") == "network" else "app"
+    suffix = f"{kind}/{lb}/{digest('lb', name, length=16)}"
     arn = m.arn("elasticloadbalancing", f"loadbalancer/{suffix}")
     scheme = "internal-" if inputs.get("internal") else ""
     return arn, {"name": lb, "arn": arn, "arnSuffix": suffix, "zoneId": "Z35SXDOTRQ7X7K",
@@ -26,7 +27,8 @@ def _target_group(m: ProviderMocks, name: str, inputs: dict) -> tuple[str, dict]
 @shape("aws:lb/listener:Listener", "aws:lb/listenerRule:ListenerRule")
 def _listener(m: ProviderMocks, name: str, inputs: dict) -> tuple[str, dict]:
     kind = "listener-rule" if "priority" in inputs or "conditions" in inputs else "listener"
-    arn = m.arn("elasticloadbalancing", f"{kind}/app/{digest('lb', name, length=16)}/{digest(kind, name, length=16)}")
+    lb_kind = "net" if inputs.get("protocol") in ("TCP", "TLS", "UDP", "TCP_UDP") else "app"
+    arn = m.arn("elasticloadbalancing", f"{kind}/{lb_kind}/{digest('lb', name, length=16)}/{digest(kind, name, length=16)}")
     return arn, {"arn": arn}
 
 

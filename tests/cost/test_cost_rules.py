@@ -47,11 +47,13 @@ def test_internet_facing_application_load_balancer():
     assert lcu.monthly == pytest.approx(11.68)  # 2 LCUs
 
 
-def test_internal_load_balancer_has_no_public_addresses_and_network_load_balancers_are_not_priced():
+def test_internal_load_balancer_has_no_public_addresses_and_gateway_load_balancers_are_not_priced():
     cost = estimate(resource("aws:lb/loadBalancer:LoadBalancer", "inside", internal=True, subnets=["a", "b", "c"]),
-                    resource("aws:lb/loadBalancer:LoadBalancer", "nlb", loadBalancerType="network"))
-    assert fixed(cost) == {"Application Load Balancer": pytest.approx(16.425)}
-    assert [(n.resource, n.type) for n in cost.not_priced] == [("nlb", "aws:lb/loadBalancer:LoadBalancer")]
+                    resource("aws:lb/loadBalancer:LoadBalancer", "nlb", loadBalancerType="network", internal=True),
+                    resource("aws:lb/loadBalancer:LoadBalancer", "gwlb", loadBalancerType="gateway"))
+    assert fixed(cost) == {"Application Load Balancer": pytest.approx(16.425),
+                           "Network Load Balancer": pytest.approx(16.425)}
+    assert [(n.resource, n.type) for n in cost.not_priced] == [("gwlb", "aws:lb/loadBalancer:LoadBalancer")]
 
 
 def test_nat_gateway_and_its_elastic_ip():
@@ -279,7 +281,7 @@ def test_cloud_vision_units_after_the_free_thousand_and_other_apis_free():
 def test_unknown_types_are_not_priced_free_types_are_free_and_components_are_skipped():
     component = PlannedResource(urn="urn:c", type="cloud-patterns:network:Network", name="net", parent=None,
                                 inputs={}, custom=False)
-    cost = estimate(component, resource("aws:rds/instance:Instance", "db", instanceClass="db.t4g.micro"),
+    cost = estimate(component, resource("aws:redshift/cluster:Cluster", "db", nodeType="ra3.xlplus"),
                     resource("aws:ec2/vpc:Vpc", "vpc"), resource("aws:iam/role:Role", "role"))
     assert [(n.resource, n.reason) for n in cost.not_priced] == [("db", "no price for this resource type")]
     assert [(f.resource, f.reason) for f in cost.free] == [("vpc", "VPCs are free"), ("role", "IAM is free")]

@@ -64,6 +64,10 @@ TLS_ONLY = {"sid": "DenyInsecureTransport", "effect": "Deny", "actions": ["s3:*"
             "conditions": [{"test": "Bool", "variable": "aws:SecureTransport", "values": ["false"]}]}
 
 # (rule, type token, engine inputs, a fragment of the expected message)
+RDS = "aws:rds/instance:Instance"
+RDS_GOOD = {"storageEncrypted": True, "publiclyAccessible": False, "iamDatabaseAuthenticationEnabled": True,
+            "manageMasterUserPassword": True, "backupRetentionPeriod": 7}
+
 FAILING_RESOURCES = [
     ("security-group-rules-as-resources", SG, {"vpcId": "vpc-1", "ingress": [], "egress": []},
      "inline ingress (0 rules) beside rule resources"),
@@ -223,6 +227,13 @@ FAILING_RESOURCES = [
      {"writeAttributes": ["email", "email_verified"], "supportedIdentityProviders": ["COGNITO", "Google"],
       "allowedOauthScopes": ["openid", "aws.cognito.signin.user.admin"]},
      "through the aws.cognito.signin.user.admin scope"),
+    ("rds-private-encrypted", RDS, {"storageEncrypted": False, "publiclyAccessible": False}, "not encrypted"),
+    ("rds-private-encrypted", RDS, {"storageEncrypted": True, "publiclyAccessible": True}, "publicly accessible"),
+    ("rds-managed-credentials", RDS, {"iamDatabaseAuthenticationEnabled": False, "manageMasterUserPassword": True},
+     "IAM database authentication is off"),
+    ("rds-managed-credentials", RDS, {"iamDatabaseAuthenticationEnabled": True, "password": "[secret]"},
+     "set by hand"),
+    ("rds-backups", RDS, {"backupRetentionPeriod": 0}, "no point-in-time recovery"),
 ]
 
 PASSING_RESOURCES = [
@@ -328,6 +339,9 @@ PASSING_RESOURCES = [
     ("cognito-users-cannot-write-identity", COGNITO_CLIENT,
      {"writeAttributes": ["custom:hd", "email", "email_verified"], "supportedIdentityProviders": ["COGNITO", "Google"],
       "allowedOauthScopes": ["openid", "email"]}),
+    ("rds-private-encrypted", RDS, RDS_GOOD),
+    ("rds-managed-credentials", RDS, RDS_GOOD),
+    ("rds-backups", RDS, RDS_GOOD),
 ]
 
 

@@ -9,17 +9,19 @@ from stacks.cost.model import Line, NoCost, NotPriced, StackContext, rule
 @rule("aws:lb/loadBalancer:LoadBalancer")
 def _load_balancer(lb: PlannedResource, ctx: StackContext) -> list[Line]:
     kind = lb.inputs.get("loadBalancerType", "application")
-    if kind != "application":
+    if kind not in ("application", "network"):
         return [NotPriced(lb.name, lb.type, f"{kind} load balancers have no price in the price file")]
     p = ctx.prices
-    lines: list[Line] = [ctx.fixed_hours(lb, "Application Load Balancer", 1, p["alb_hour"], "ALB")]
+    short = "alb" if kind == "application" else "nlb"
+    lines: list[Line] = [ctx.fixed_hours(lb, f"{kind.title()} Load Balancer", 1, p[f"{short}_hour"],
+                                         short.upper())]
     if not lb.inputs.get("internal", False):
         nodes = len(lb.inputs.get("subnets") or lb.inputs.get("subnetMappings") or [])
         lines.append(ctx.fixed_hours(lb, f"public IPv4 addresses (one per subnet: {nodes})", nodes,
                                      p["public_ipv4_hour"], "IP"))
-    lcu_month = p["alb_lcu_hour"] * ctx.hours
+    lcu_month = p[f"{short}_lcu_hour"] * ctx.hours
     lines.append(ctx.usage_line(lb, "load balancer capacity units", lcu_month, "LCU (monthly average)", "alb_lcu",
-                                f"{ctx.hours:g} h × {_rate(p['alb_lcu_hour'])}/LCU-h"))
+                                f"{ctx.hours:g} h × {_rate(p[f'{short}_lcu_hour'])}/LCU-h"))
     return lines
 
 
