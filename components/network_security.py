@@ -63,6 +63,9 @@ def tier_network_acls(network: Network, name: str, tags: dict) -> dict[str, aws.
     8080 or 5432 would drop the replies to one connection in about 32,000."""
     args = network.args
     vpc = args.cidr
+    # Data stores (isolated tier) are reached from wherever tasks run: the private tier with NAT, the public
+    # tier without (dev); the public tier's egress to ephemeral ports already covers the data port.
+    task_tier = args.task_subnet_tier
     rules = {
         "public": {
             "ingress": [(80, 80, ANYWHERE), (443, 443, ANYWHERE), (args.app_port, args.app_port, vpc),
@@ -75,8 +78,7 @@ def tier_network_acls(network: Network, name: str, tags: dict) -> dict[str, aws.
             "egress": [(443, 443, ANYWHERE), (args.data_port, args.data_port, vpc), (*EPHEMERAL_PORTS, vpc)],
         },
         "isolated": {
-            "ingress": [(args.data_port, args.data_port, args.tier_block("private") if "private" in network.subnets
-                         else args.tier_block("public"))],
+            "ingress": [(args.data_port, args.data_port, args.tier_block(task_tier))],
             "egress": [(*EPHEMERAL_PORTS, vpc)],
         },
     }

@@ -36,6 +36,9 @@ INTENDED: tuple[Intended, ...] = (
     Intended("*-network", "", "outputs.task_*", "architecture: the network exports where tasks run, so service "
                                                 "stacks stop re-deriving it from nat_strategy"),
     Intended("*-network", "", "outputs.data_port", "architecture: the data port, for stacks with a database"),
+    Intended("dev-network", "*NetworkAclRule::dev-isolated-ingress-100", "inputs.cidrBlock",
+             "api-backend: without NAT tasks run in the public tier, so the isolated tier admits the data port "
+             "from there (it admitted the empty private tier, and no task could reach its database)"),
     Intended("*", "*aws:iam/role:Role::*", "inputs.assumeRolePolicy",
              "hardening: every service role trusts its service for this account only (aws:SourceAccount), task roles "
              "and flow logs for their resources too (aws:SourceArn)"),

@@ -115,10 +115,21 @@ def test_network_acls_are_per_tier_with_ephemeral_return_ports():
     assert allowed("public", "ingress") == {(80, 80, "0.0.0.0/0"), (443, 443, "0.0.0.0/0"),
                                             (8080, 8080, "10.0.0.0/16"), (1024, 65535, "0.0.0.0/0")}
     assert allowed("private", "ingress") == {(8080, 8080, "10.0.0.0/16"), (1024, 65535, "0.0.0.0/0")}
-    assert allowed("isolated", "ingress") == {(5432, 5432, "10.0.64.0/18")}  # the private tier only
+    # Without NAT (the default, dev) tasks run in the public tier: the data port is open from there only.
+    assert allowed("isolated", "ingress") == {(5432, 5432, "10.0.0.0/18")}
     assert allowed("isolated", "egress") == {(1024, 65535, "10.0.0.0/16")}
     assert all(r["protocol"] == "tcp" for r in rules.values())
     assert len({(r["networkAclId"], r["egress"], r["ruleNumber"]) for r in rules.values()}) == len(rules)
+
+
+@pytest.mark.parametrize("nat_strategy, task_tier_block", [("none", "10.0.0.0/18"), ("single", "10.0.64.0/18")])
+def test_the_data_port_is_open_to_the_isolated_tier_from_the_tier_tasks_run_in_only(nat_strategy, task_tier_block):
+    # Once the private tier only: in dev (no NAT, tasks in public subnets) no task could reach its database.
+    plan = plan_network(nat_strategy=nat_strategy)
+    isolated = [r for n, r in by_name(plan, "aws:ec2/networkAclRule:NetworkAclRule").items()
+                if n.startswith("test-isolated-ingress")]
+    assert [(r["fromPort"], r["cidrBlock"]) for r in isolated] == [(5432, task_tier_block)]
+    assert plan.outputs["nat_strategy"] == nat_strategy
 
 
 def test_flow_logs_go_to_a_retained_log_group_through_a_scoped_role():
