@@ -29,8 +29,9 @@ ENV_JWKS_CACHE_SECONDS = "JWKS_CACHE_SECONDS"
 ENV_COMPONENT_NAME = "COMPONENT_NAME"
 ENV_API_VERSION = "API_VERSION"
 ENV_SERVICE = "POWERTOOLS_SERVICE_NAME"
-ENV_ORIGIN_SECRET = "ORIGIN_SECRET_ID"
-"""Name or ARN of the origin secret; set: every request must carry ``ORIGIN_SECRET_HEADER`` with its value."""
+ENV_ORIGIN_SECRET = "ORIGIN_SECRET_ARN"
+"""ARN of the origin secret (without its suffix: ``origin_secret_arn``; a name works too); set: every request must
+carry ``ORIGIN_SECRET_HEADER`` with its value."""
 ENV_ORIGIN_SECRET_CACHE_SECONDS = "ORIGIN_SECRET_CACHE_SECONDS"
 
 DEFAULT_JWKS_CACHE_SECONDS = 3600
@@ -127,9 +128,14 @@ def origin_secret_name(environment: str) -> str:
     return ORIGIN_SECRET_NAME.format(env=environment)
 
 
+def origin_secret_arn(partition: str, region: str, account: str, environment: str) -> str:
+    """The secret's partial ARN (no random suffix), which Secrets Manager accepts as a secret id."""
+    return f"arn:{partition}:secretsmanager:{region}:{account}:secret:{origin_secret_name(environment)}"
+
+
 def origin_secret_arn_pattern(partition: str, region: str, account: str, environment: str) -> str:
     """The secret's ARN whatever suffix Secrets Manager gave it (six random characters after a dash)."""
-    return f"arn:{partition}:secretsmanager:{region}:{account}:secret:{origin_secret_name(environment)}-??????"
+    return origin_secret_arn(partition, region, account, environment) + "-??????"
 
 
 def client_ids(value: str) -> frozenset[str]:

@@ -8,7 +8,7 @@ issuer's keys cannot be fetched the function raises, so API Gateway answers 500 
 of caching a denial of valid tokens for the cache's lifetime.
 
 ``checks()`` run in order and each returns why it denies (or None): further request checks (a required header
-whose value must match a secret) go before the token's. With ``ORIGIN_SECRET_ID`` set (an edge in front), the
+whose value must match a secret) go before the token's. With ``ORIGIN_SECRET_ARN`` set (an edge in front), the
 origin-secret check runs first, on every route, public ones too: a public route's authorizer checks only that.
 """
 from __future__ import annotations

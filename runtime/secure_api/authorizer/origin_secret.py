@@ -58,7 +58,7 @@ class OriginSecret:
 
 
 def from_env(environ: Mapping[str, str], client_factory: Callable[[], Any]) -> OriginSecret | None:
-    """The check the environment asks for; None when ``ORIGIN_SECRET_ID`` is unset (no edge in front)."""
+    """The check the environment asks for; None when ``ORIGIN_SECRET_ARN`` is unset (no edge in front)."""
     secret_id = environ.get(contract.ENV_ORIGIN_SECRET, "").strip()
     if not secret_id:
         return None
