@@ -122,3 +122,10 @@ def test_without_the_variable_there_is_no_check():
 def test_the_arn_pattern_matches_the_name_with_its_random_suffix():
     assert (contract.origin_secret_arn_pattern("aws", "eu-west-1", "123456789012", "prod")
             == "arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/secure-api/origin-secret-??????")
+
+
+def test_a_public_route_needs_the_origin_secret_and_no_token(secrets):
+    header = contract.ORIGIN_SECRET_HEADER.lower()
+    assert handler.handler(event(contract.PUBLIC, {header: FIRST}), None)["isAuthorized"] is True
+    assert handler.handler(event(contract.PUBLIC, {header: SECOND}), None) == {"isAuthorized": False}
+    assert handler.handler(event(contract.PRIVATE, {header: FIRST}), None) == {"isAuthorized": False}
