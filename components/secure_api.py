@@ -114,6 +114,9 @@ class LambdaAuthorizer:
     function: LambdaFunctionArgs
     identity_headers: Sequence[str] = ("Authorization",)
     """Headers every authorized request must carry (401 without) and that key the cached answers."""
+    public_identity_headers: Sequence[str] = ()
+    """Non-empty: public routes go through the same function too, as a second authorizer keyed by these headers
+    (e.g. the edge's origin-secret header: the function checks it and no token); empty: public routes are open."""
 
 
 @dataclass(frozen=True)
@@ -157,6 +160,8 @@ class SecureApi(pulumi.ComponentResource):
     """The Lambda integrations' functions, by integration name."""
     authorizer_function: Optional[LambdaFunction]
     authorizer: Optional[aws.apigatewayv2.Authorizer]
+    public_authorizer: Optional[aws.apigatewayv2.Authorizer]
+    """Public routes' authorizer (``LambdaAuthorizer.public_identity_headers``), or None: they are open."""
     routes: dict[str, aws.apigatewayv2.Route]
     stage: aws.apigatewayv2.Stage
     access_logs: aws.cloudwatch.LogGroup
@@ -169,15 +174,16 @@ class SecureApi(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         self.api = aws.apigatewayv2.Api(f"{name}-api", protocol_type="HTTP", description=args.description, opts=child)
         self.functions = {}
-        self.authorizer_function, self.authorizer = None, None
+        self.authorizer_function, self.authorizer, self.public_authorizer = None, None, None
         if args.authorizer is not None:
             self._authorize(name, args.authorizer)
         integrations = {key: integration.build(self, key, [r for r in args.routes if r.integration == key])
                         for key, integration in args.integrations.items()}
         self.routes = {route.key: aws.apigatewayv2.Route(
             f"{name}-{route.slug}", api_id=self.api.id, route_key=route.key,
-            authorization_type="CUSTOM" if route.authorized else "NONE",
-            authorizer_id=self.authorizer.id if route.authorized and self.authorizer else None,
+            authorization_type="CUSTOM" if route.authorized or self.public_authorizer else "NONE",
+            authorizer_id=(self.authorizer.id if route.authorized and self.authorizer
+                           else self.public_authorizer.id if self.public_authorizer else None),
             target=pulumi.Output.concat("integrations/", integrations[route.integration].id), opts=child)
             for route in args.routes}
         self.access_logs = log_group(f"{name}-access-logs", args.log_retention_days, self)
@@ -203,15 +209,21 @@ class SecureApi(pulumi.ComponentResource):
     def _authorize(self, name: str, spec: LambdaAuthorizer) -> None:
         self.authorizer_function = LambdaFunction(f"{name}-authorizer", spec.function,
                                                   opts=pulumi.ResourceOptions(parent=self))
+        self.authorizer = self._authorizer(f"{name}-authorizer", spec.identity_headers)
+        if spec.public_identity_headers:
+            self.public_authorizer = self._authorizer(f"{name}-public-authorizer", spec.public_identity_headers)
+
+    def _authorizer(self, name: str, headers: Sequence[str]) -> aws.apigatewayv2.Authorizer:
         function = self.authorizer_function.function
-        self.authorizer = aws.apigatewayv2.Authorizer(
-            f"{name}-authorizer", api_id=self.api.id, name=f"{name}-authorizer", authorizer_type="REQUEST",
+        authorizer = aws.apigatewayv2.Authorizer(
+            name, api_id=self.api.id, name=name, authorizer_type="REQUEST",
             authorizer_uri=function.invoke_arn, authorizer_payload_format_version="2.0", enable_simple_responses=True,
-            identity_sources=[*(f"$request.header.{h}" for h in spec.identity_headers), "$context.routeKey"],
+            identity_sources=[*(f"$request.header.{h}" for h in headers), "$context.routeKey"],
             authorizer_result_ttl_in_seconds=self.args.authorizer_cache_seconds,
             opts=pulumi.ResourceOptions(parent=self))
         aws.lambda_.Permission(
-            f"{name}-authorizer-from-api", action="lambda:InvokeFunction", function=function.name,
+            f"{name}-from-api", action="lambda:InvokeFunction", function=function.name,
             principal="apigateway.amazonaws.com",
-            source_arn=pulumi.Output.concat(self.api.execution_arn, "/authorizers/", self.authorizer.id),
+            source_arn=pulumi.Output.concat(self.api.execution_arn, "/authorizers/", authorizer.id),
             opts=pulumi.ResourceOptions(parent=self.authorizer_function))
+        return authorizer

@@ -13,7 +13,8 @@ from typing import Optional
 import pulumi
 import pulumi_aws as aws
 
-from components.args import Args, Maybe, Text, Whole, setting
+from components import iam
+from components.args import Args, Boolean, Maybe, Text, Whole, setting
 from components.dashboard import OUTPUT, widgets
 from components.lambda_function import LambdaFunctionArgs
 from components.secure_api import LambdaAuthorizer, LambdaIntegration, Route, SecureApi, SecureApiArgs
@@ -31,6 +32,9 @@ class SecureApiApp(Args):
     memory_mb: int = setting(256, Whole(128, 10240), "Memory of the handler and authorizer functions (MiB).")
     reserved_concurrency: Optional[int] = setting(None, Maybe(Whole(1, 1000)), "Caps each function's concurrent "
                                                   "invocations (a cost guard); null: the account's pool.")
+    require_origin_secret: bool = setting(False, Boolean(), "Refuse requests without the edge's origin-secret "
+                                          "header (stack <env>-api-edge creates the secret; every route, public "
+                                          "ones too); false: the API's own endpoint is open to callers.")
 
 
 API = Section("secure_api", SecureApiArgs, own=SecureApiApp)
@@ -51,16 +55,21 @@ def main() -> None:
                         requirements_file=contract.HANDLERS_REQUIREMENTS, environment={
                             contract.ENV_COMPONENT_NAME: app.component_name, contract.ENV_API_VERSION: app.api_version,
                             contract.ENV_SERVICE: f"{env}-secure-api"})
+    origin = origin_secret(env) if app.require_origin_secret else {}
     authorizer = function(description="Checks Cognito access tokens against each route's groups and scopes",
                           handler=contract.AUTHORIZER, requirements_file=contract.AUTHORIZER_REQUIREMENTS,
                           environment={contract.ENV_ISSUER: directory.issuer,
                                        contract.ENV_CLIENT_IDS: directory.client_ids.apply(",".join),
-                                       contract.ENV_SERVICE: f"{env}-secure-api-authorizer"})
+                                       contract.ENV_SERVICE: f"{env}-secure-api-authorizer",
+                                       **origin.get("environment", {})},
+                          policy_statements=origin.get("statements", []))
+    headers = (contract.ORIGIN_SECRET_HEADER,) if origin else ()
     api = SecureApi(f"{env}-secure-api", dataclasses.replace(
         settings, description="Public, USER, ADMIN and echo routes behind Cognito access tokens",
         routes=[Route(key, "handlers", authorized=not access.public) for key, access in contract.ROUTES.items()],
         integrations={"handlers": LambdaIntegration(handlers)}, alarm_topic_arn=topic,
-        authorizer=LambdaAuthorizer(authorizer, identity_headers=(contract.AUTHORIZATION_HEADER,))))
+        authorizer=LambdaAuthorizer(authorizer, identity_headers=(contract.AUTHORIZATION_HEADER, *headers),
+                                    public_identity_headers=headers)))
 
     pulumi.export("url", api.url)
     pulumi.export("region", aws.get_region().region)
@@ -73,3 +82,13 @@ def main() -> None:
     pulumi.export("authorizer_function", api.authorizer_function.function.name)
     pulumi.export("access_log_group", api.access_logs.name)
     pulumi.export(OUTPUT, widgets(api.alarms))
+
+
+def origin_secret(env: str) -> dict:
+    """The authorizer's environment and grant for the edge's origin secret, known by name (no edge dependency)."""
+    region = aws.get_region().region
+    account = iam.account_id()
+    return {"environment": {contract.ENV_ORIGIN_SECRET: account.apply(
+                lambda a: contract.origin_secret_arn("aws", region, a, env))},
+            "statements": [iam.statement(["secretsmanager:GetSecretValue"], [account.apply(
+                lambda a: contract.origin_secret_arn_pattern("aws", region, a, env))])]}

@@ -29,9 +29,22 @@ ENV_JWKS_CACHE_SECONDS = "JWKS_CACHE_SECONDS"
 ENV_COMPONENT_NAME = "COMPONENT_NAME"
 ENV_API_VERSION = "API_VERSION"
 ENV_SERVICE = "POWERTOOLS_SERVICE_NAME"
+ENV_ORIGIN_SECRET = "ORIGIN_SECRET_ARN"
+"""ARN of the origin secret (without its suffix: ``origin_secret_arn``; a name works too); set: every request must
+carry ``ORIGIN_SECRET_HEADER`` with its value."""
+ENV_ORIGIN_SECRET_CACHE_SECONDS = "ORIGIN_SECRET_CACHE_SECONDS"
 
 DEFAULT_JWKS_CACHE_SECONDS = 3600
 AUTHORIZATION_HEADER = "Authorization"
+
+# The origin secret: the edge (CloudFront) adds this header to every request it forwards; the authorizer refuses
+# requests without it, so the API's own endpoint cannot be called around the edge's WAF. The edge stack creates
+# the secret under this name; the secure API stack grants its authorizer read access by the name alone (no
+# dependency on the edge stack, which depends on this one for its origin).
+ORIGIN_SECRET_HEADER = "X-Origin-Verify"
+ORIGIN_SECRET_NAME = "{env}/secure-api/origin-secret"
+DEFAULT_ORIGIN_SECRET_CACHE_SECONDS = 300
+"""How long the authorizer reuses the secret's AWSCURRENT and AWSPREVIOUS values (rotation: see docs/api-edge.md)."""
 
 # The user directory.
 USER, ADMIN = "USER", "ADMIN"
@@ -109,6 +122,20 @@ def valid_component_name(value: object) -> bool:
 
 def valid_api_version(value: object) -> bool:
     return isinstance(value, str) and re.fullmatch(API_VERSION_PATTERN, value) is not None
+
+
+def origin_secret_name(environment: str) -> str:
+    return ORIGIN_SECRET_NAME.format(env=environment)
+
+
+def origin_secret_arn(partition: str, region: str, account: str, environment: str) -> str:
+    """The secret's partial ARN (no random suffix), which Secrets Manager accepts as a secret id."""
+    return f"arn:{partition}:secretsmanager:{region}:{account}:secret:{origin_secret_name(environment)}"
+
+
+def origin_secret_arn_pattern(partition: str, region: str, account: str, environment: str) -> str:
+    """The secret's ARN whatever suffix Secrets Manager gave it (six random characters after a dash)."""
+    return origin_secret_arn(partition, region, account, environment) + "-??????"
 
 
 def client_ids(value: str) -> frozenset[str]:

@@ -238,3 +238,44 @@ def test_the_component_refuses_routes_it_cannot_build(args, key):
     with pytest.raises(InvalidArgument) as error:
         SecureApiArgs(**wiring)
     assert error.value.key == key
+
+
+@pytest.fixture(scope="module")
+def guarded_plan():
+    return plan_stack({"require_origin_secret": True}, {"users": USERS})
+
+
+def test_with_the_origin_secret_required_every_route_goes_through_an_authorizer_that_checks_it(guarded_plan):
+    routes = {r["routeKey"]: r for r in of(guarded_plan, "aws:apigatewayv2/route:Route")}
+    assert {r["authorizationType"] for r in routes.values()} == {"CUSTOM"}
+    authorizers = {r.name: r.inputs for r in guarded_plan.of_type("aws:apigatewayv2/authorizer:Authorizer")}
+    header = f"$request.header.{contract.ORIGIN_SECRET_HEADER}"
+    token = authorizers["test-secure-api-authorizer"]
+    public = authorizers["test-secure-api-public-authorizer"]
+    assert token["identitySources"] == ["$request.header.Authorization", header, "$context.routeKey"]
+    assert public["identitySources"] == [header, "$context.routeKey"]
+    assert public["authorizerUri"] == token["authorizerUri"]
+    ids = {r["routeKey"]: r["authorizerId"] for r in routes.values()}
+    assert len({ids["GET /public"], ids["GET /private"]}) == 2
+    assert len({v for k, v in ids.items() if k != "GET /public"}) == 1
+    permissions = [p["sourceArn"] for p in of(guarded_plan, "aws:lambda/permission:Permission", "-from-api")]
+    assert len(permissions) == 2 and all("/authorizers/" in arn for arn in permissions)
+
+
+def test_the_authorizer_may_read_only_the_origin_secret_by_its_name(guarded_plan):
+    authorizer = of(guarded_plan, "aws:lambda/function:Function", "-authorizer")[0]
+    assert authorizer["environment"]["variables"][contract.ENV_ORIGIN_SECRET] == (
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:test/secure-api/origin-secret")
+    statements = [s for p in of(guarded_plan, "aws:iam/rolePolicy:RolePolicy")
+                  for s in json.loads(p["policy"])["Statement"] if s["Action"] != ["logs:CreateLogStream",
+                                                                                     "logs:PutLogEvents"]]
+    [grant] = statements
+    assert grant["Action"] == "secretsmanager:GetSecretValue" or grant["Action"] == ["secretsmanager:GetSecretValue"]
+    assert grant["Resource"] in (
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:test/secure-api/origin-secret-??????",
+        ["arn:aws:secretsmanager:us-east-1:123456789012:secret:test/secure-api/origin-secret-??????"])
+
+
+def test_without_the_origin_secret_the_authorizer_has_no_secret_to_read(plan):
+    authorizer = of(plan, "aws:lambda/function:Function", "-authorizer")[0]
+    assert contract.ENV_ORIGIN_SECRET not in authorizer["environment"]["variables"]

@@ -7,8 +7,9 @@ so an answer for ``GET /private`` is never replayed for ``GET /admin``. A denial
 issuer's keys cannot be fetched the function raises, so API Gateway answers 500 and caches nothing, instead
 of caching a denial of valid tokens for the cache's lifetime.
 
-``CHECKS`` run in order and each returns why it denies (or None): further request checks (a required header
-whose value must match a secret) go before the token's.
+``checks()`` run in order and each returns why it denies (or None): further request checks (a required header
+whose value must match a secret) go before the token's. With ``ORIGIN_SECRET_ARN`` set (an edge in front), the
+origin-secret check runs first, on every route, public ones too: a public route's authorizer checks only that.
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
 )
 
 from runtime.secure_api import contract
+from runtime.secure_api.authorizer import origin_secret
 from runtime.secure_api.authorizer.tokens import AccessTokens, Settings, TokenRefused
 from runtime.secure_api.contract import Principal
 
@@ -41,6 +43,8 @@ def decide(event: APIGatewayAuthorizerEventV2, tokens: AccessTokens) -> tuple[Pr
     access = contract.ROUTES.get(event.route_key)
     if access is None:
         return None, "route has no access rule"  # fail closed: a route added without deciding who may call it
+    if access.public:
+        return None, None  # reached only through the request checks (the origin secret): no token needed
     try:
         principal = tokens.principal(event.get_header_value(contract.AUTHORIZATION_HEADER, ""))
     except TokenRefused as refused:
@@ -51,13 +55,20 @@ def decide(event: APIGatewayAuthorizerEventV2, tokens: AccessTokens) -> tuple[Pr
 
 
 Check = Callable[[APIGatewayAuthorizerEventV2], "str | None"]
-CHECKS: tuple[Check, ...] = ()
-"""Request checks before the token's (none yet)."""
+
+
+@functools.cache
+def checks() -> tuple[Check, ...]:
+    """Request checks before the token's, from the environment (built once per container)."""
+    import boto3  # in the Lambda runtime; imported only when an origin secret is configured
+
+    secret = origin_secret.from_env(os.environ, lambda: boto3.client("secretsmanager"))
+    return () if secret is None else (lambda request: secret.check({k.lower(): v for k, v in (request.headers or {}).items()}),)
 
 
 def handler(event: Mapping[str, Any], context: Any) -> dict:
     request = APIGatewayAuthorizerEventV2(dict(event))
-    denial = next((reason for check in CHECKS if (reason := check(request))), None)
+    denial = next((reason for check in checks() if (reason := check(request))), None)
     principal = None
     if denial is None:
         principal, denial = decide(request, access_tokens())
