@@ -17,9 +17,11 @@ from components import iam
 from components.args import Args, Boolean, Maybe, Text, Whole, setting
 from components.dashboard import OUTPUT, widgets
 from components.lambda_function import LambdaFunctionArgs
-from components.secure_api import LambdaAuthorizer, LambdaIntegration, Route, SecureApi, SecureApiArgs
+from components.secure_api import (LambdaAuthorizer, LambdaIntegration, Route, SecureApi, SecureApiArgs,
+                                   VpcLinkIntegration)
 from components.user_directory import UserDirectory, UserDirectoryArgs
-from programs.common import Section, environment, upstream
+from programs.common import Section, environment, upstream, upstream_stacks
+from runtime.items_service import contract as items
 from runtime.secure_api import contract
 
 
@@ -64,10 +66,11 @@ def main() -> None:
                                        **origin.get("environment", {})},
                           policy_statements=origin.get("statements", []))
     headers = (contract.ORIGIN_SECRET_HEADER,) if origin else ()
+    routes, integrations = backend_routes()
     api = SecureApi(f"{env}-secure-api", dataclasses.replace(
         settings, description="Public, USER, ADMIN and echo routes behind Cognito access tokens",
-        routes=[Route(key, "handlers", authorized=not access.public) for key, access in contract.ROUTES.items()],
-        integrations={"handlers": LambdaIntegration(handlers)}, alarm_topic_arn=topic,
+        routes=[Route(key, "handlers", authorized=not access.public) for key, access in contract.ROUTES.items()]
+        + routes, integrations={"handlers": LambdaIntegration(handlers), **integrations}, alarm_topic_arn=topic,
         authorizer=LambdaAuthorizer(authorizer, identity_headers=(contract.AUTHORIZATION_HEADER, *headers),
                                     public_identity_headers=headers)))
 
@@ -92,3 +95,14 @@ def origin_secret(env: str) -> dict:
                 lambda a: contract.origin_secret_arn("aws", region, a, env))},
             "statements": [iam.statement(["secretsmanager:GetSecretValue"], [account.apply(
                 lambda a: contract.origin_secret_arn_pattern("aws", region, a, env))])]}
+
+
+def backend_routes() -> tuple[list[Route], dict[str, VpcLinkIntegration]]:
+    """The private backend's /items routes through its VPC link, when the stack declares upstream ``backend``; the
+    caller's identity goes to it as a header API Gateway sets from the authorizer (overwriting a client's)."""
+    if "backend" not in upstream_stacks():
+        return [], {}
+    backend = upstream("backend")
+    link = VpcLinkIntegration(backend.require_output("vpc_link_id"), backend.require_output("listener_arn"),
+                              headers={items.CALLER_HEADER: f"$context.authorizer.{contract.CALLER_CONTEXT_KEY}"})
+    return [Route(key, "items") for key in contract.BACKEND_ROUTES], {"items": link}

@@ -20,12 +20,11 @@ from typing import Any
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from .contract import (DEFAULT_PAGE_SIZE, HEALTH_PATH, ITEMS_PATH, MAX_BODY_BYTES, MAX_CALLER_LENGTH, MAX_ITEM_ID,
+from .contract import (CALLER_HEADER, DEFAULT_PAGE_SIZE, HEALTH_PATH, ITEMS_PATH, MAX_BODY_BYTES, MAX_CALLER_LENGTH, MAX_ITEM_ID,
                        MAX_NAME_LENGTH, MAX_PAGE_SIZE, MAX_QUANTITY, RETRY_AFTER_SECONDS)
 from .db import Database, Unavailable
 
 log = logging.getLogger("items.app")
-CALLER_HEADER = "x-caller-sub"
 FIELDS = ("name", "quantity")
 HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"}
 

@@ -62,6 +62,8 @@ DEFAULT_DB_PORT = 5432
 MAX_NAME_LENGTH = 200
 MAX_QUANTITY = 1_000_000_000
 MAX_CALLER_LENGTH = 256
+CALLER_HEADER = "x-caller-sub"
+"""The caller's identity, set by the secure API from its authorizer (never by the client: API Gateway overwrites it)."""
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 MAX_BODY_BYTES = 4096

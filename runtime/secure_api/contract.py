@@ -109,6 +109,19 @@ ROUTES: dict[str, Access] = {
     ECHO: Access(signed_in=True, scopes=(WRITE,)),
 }
 
+# Served by the private backend (stack <env>-api-backend, through a VPC link) when the secure API's stack file
+# declares it as upstream ``backend``: USER members, or machine clients with the read / write scope.
+ITEMS, ADD_ITEM, ITEM = "GET /items", "POST /items", "GET /items/{id}"
+BACKEND_ROUTES: dict[str, Access] = {
+    ITEMS: Access(groups=(USER,), scopes=(READ,)),
+    ADD_ITEM: Access(groups=(USER,), scopes=(WRITE,)),
+    ITEM: Access(groups=(USER,), scopes=(READ,)),
+}
+ACCESS: dict[str, Access] = {**ROUTES, **BACKEND_ROUTES}
+"""Who may call every route the authorizer may be asked about."""
+CALLER_CONTEXT_KEY = "sub"
+"""The authorizer context key (``Principal.context``) passed to the backend as the caller's identity."""
+
 
 def route_scopes(scopes: Iterable[str]) -> frozenset[str]:
     """This API's scopes among a token's ``scope`` claim words (``secure-api/write`` -> ``write``)."""

@@ -181,6 +181,10 @@ def test_a_route_without_an_access_rule_is_denied_whoever_asks(identity, authori
         answer = handler.handler(event, None)
         assert answer["isAuthorized"] is True
         assert answer["context"]["groups"] == "ADMIN,USER" and answer["context"]["kind"] == "user"
+        # The private backend's routes have their rule too: a USER member gets the identity the backend is sent.
+        event["routeKey"] = contract.ADD_ITEM
+        answer = handler.handler(event, None)
+        assert answer["isAuthorized"] is True and answer["context"][contract.CALLER_CONTEXT_KEY]
     finally:
         handler.access_tokens.cache_clear()
 

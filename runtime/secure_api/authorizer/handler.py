@@ -40,7 +40,7 @@ def access_tokens() -> AccessTokens:
 
 def decide(event: APIGatewayAuthorizerEventV2, tokens: AccessTokens) -> tuple[Principal | None, str | None]:
     """The principal and why the request is denied (None: allowed)."""
-    access = contract.ROUTES.get(event.route_key)
+    access = contract.ACCESS.get(event.route_key)
     if access is None:
         return None, "route has no access rule"  # fail closed: a route added without deciding who may call it
     if access.public:
