@@ -55,6 +55,8 @@ MIX = (  # (name, weight %, method, expected status)
     ("POST /chain/new (bad)", 2, "POST", 400),
 )
 BAD = "POST /chain/new (bad)"
+PEER_AGENT = "cloud-patterns-blockchain"
+"""The User-Agent of a node's calls to its peers (``runtime/blockchain/peers.py``)."""
 
 NGINX_CONF = """worker_processes 1;
 error_log {dir}/error.log warn;
@@ -241,6 +243,27 @@ def settle(ports: list[int], timeout: float = 60) -> tuple[bool, bytes]:
     return False, call(ports[0], "GET", "/chain")[1]
 
 
+def cpu_seconds(roots: list[int], depth: tuple[int, int] = (0, 99)) -> float:
+    """CPU time (user + system) of the processes ``roots`` and their descendants ``depth`` levels below (a node:
+    0 its gunicorn master, 1 its worker, 2 the worker's mining process), reaped children included: from /proc,
+    so neighbours on a shared machine slow the run but hardly change it."""
+    stats: dict[int, tuple[int, int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                text = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            fields = text[text.rindex(")") + 2:].split()
+            stats[int(entry)] = int(fields[1]), sum(int(f) for f in fields[11:15])
+    total, todo = 0, [(pid, 0) for pid in roots]
+    while todo:
+        pid, level = todo.pop()
+        total += stats.get(pid, (0, 0))[1] if depth[0] <= level <= depth[1] else 0
+        todo += [(child, level + 1) for child, (parent, _) in stats.items() if parent == pid]
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))] if ordered else float("nan")
@@ -269,13 +292,21 @@ def run(kind: str, args: argparse.Namespace) -> dict:
 
         def work_of(i: int) -> None:
             results[i] = client(i, targets, urls, args.seed, stop_at, shares[i])
-        threads = [threading.Thread(target=work_of, args=(i,)) for i in range(args.clients)]
-        started = time.perf_counter()
+        threads = [threading.Thread(target=work_of, args=(i,), daemon=True) for i in range(args.clients)]
+        node_pids = [n.process.pid for n in nodes]
+        groups = {"serving": (node_pids, (0, 1)), "mining": (node_pids, (2, 99)),
+                  "proxy": ([proxy.process.pid] if proxy else [], (0, 99))}
+        cpu_before = {name: cpu_seconds(*group) for name, group in groups.items()}
+        peer_before = peer_requests(nodes)
+        client_before, started = time.process_time(), time.perf_counter()
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
         wall = time.perf_counter() - started
+        cpu = {name: cpu_seconds(*group) - cpu_before[name] for name, group in groups.items()}
+        cpu["client"] = time.process_time() - client_before
+        peer_calls = peer_requests(nodes) - peer_before
         agree, body = settle(ports)
         chain = json.loads(body)["chain"]
         ids = [t["id"] for b in chain for t in b["transactions"] if t["sender"] != "0"]
@@ -283,13 +314,19 @@ def run(kind: str, args: argparse.Namespace) -> dict:
         replaced = sum(node.log().count("chain replaced") for node in nodes)
         return {"kind": kind, "wall": wall, "results": results, "agree": agree, "blocks": len(chain),
                 "lost": len(accepted - set(ids)), "twice": len(ids) - len(set(ids)), "accepted": len(accepted),
-                "replaced": replaced}
+                "replaced": replaced, "cpu": cpu,
+                "peer_requests": peer_calls}
     finally:
         for process in [*([proxy] if proxy else []), *nodes]:
             process.stop()
         for process in [*([proxy] if proxy else []), *nodes]:
             process.wait()
         shutil.rmtree(work, ignore_errors=True)
+
+
+def peer_requests(nodes: list[Process]) -> int:
+    """Requests the nodes made of each other so far (their access logs show the peers' User-Agent)."""
+    return sum(node.log().count(f'"{PEER_AGENT}"') for node in nodes)
 
 
 def wait_for_peers(ports: list[int]) -> None:
@@ -301,21 +338,25 @@ def wait_for_peers(ports: list[int]) -> None:
 
 
 def report(outcomes: list[dict]) -> bool:
+    """Prints the figures of the runs side by side; True when every run had only the expected answers, no
+    connection error, one chain on every node and every accepted transaction in it exactly once."""
     print(f"{'run':<29} {'requests':>8} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'non-2xx':>7} {'bad 400':>7} "
-          f"{'unexp.':>6} {'errors':>6} {'tx 201':>6} {'blocks':>6} {'replaced':>8} {'lost':>4} {'twice':>5}  "
-          "chains agree")
+          f"{'unexp.':>6} {'errors':>6}   CPU ms/request: {'serve':>5} {'mine':>5} {'nginx':>5} {'client':>6} "
+          f"{'peer/r':>6}")
     good = True
     for outcome in outcomes:
-        results = outcome["results"]
-        every = [v for r in results for name, values in r["latencies"].items() for v in values]
-        bad_400 = sum(r["non_2xx"].get(BAD, 0) for r in results)  # the expected non-2xx
+        results, requests = outcome["results"], sum(len(v) for r in outcome["results"] for v in r["latencies"].values())
+        every = [v for r in results for values in r["latencies"].values() for v in values]
         unexpected = sum(count for r in results for count, _ in r["unexpected"].values())
         errors = sum(r["errors"] for r in results)
-        non_2xx = sum(v for r in results for k, v in r["non_2xx"].items())
-        print(f"{RUNS[outcome['kind']]:<29} {len(every):>8} {len(every) / outcome['wall']:>7.1f} "
-              f"{percentile(every, 0.5):>7.1f} {percentile(every, 0.99):>7.1f} {non_2xx:>7} {bad_400:>7} "
-              f"{unexpected:>6} {errors:>6} {outcome['accepted']:>6} {outcome['blocks']:>6} {outcome['replaced']:>8} "
-              f"{outcome['lost']:>4} {outcome['twice']:>5}  {'yes' if outcome['agree'] else 'no'}")
+        cpu = {name: f"{seconds * 1000 / max(requests, 1):.2f}" for name, seconds in outcome["cpu"].items()}
+        proxied = outcome["kind"] == "nginx"
+        print(f"{RUNS[outcome['kind']]:<29} {requests:>8} {requests / outcome['wall']:>7.1f} "
+              f"{percentile(every, 0.5):>7.1f} {percentile(every, 0.99):>7.1f} "
+              f"{sum(n for r in results for n in r['non_2xx'].values()):>7} "
+              f"{sum(r['non_2xx'].get(BAD, 0) for r in results):>7} {unexpected:>6} {errors:>6}   "
+              f"{'':>15} {cpu['serving']:>5} {cpu['mining']:>5} {cpu['proxy'] if proxied else '-':>5} "
+              f"{cpu['client']:>6} {outcome['peer_requests'] / max(requests, 1):>6.2f}")
         for r in results:
             for answer, (count, body) in r["unexpected"].items():
                 print(f"  unexpected: {answer} ({count}x), e.g. {body}")
@@ -323,12 +364,19 @@ def report(outcomes: list[dict]) -> bool:
     print()
     print("per endpoint, p50 / p99 ms")
     print(f"{'endpoint':<24} {'mix %':>5}  " + "  ".join(f"{o['kind']:>15}" for o in outcomes))
-    for name, weight, _, expected in MIX:
+    for name, weight, _, _ in MIX:
         cells = []
         for outcome in outcomes:
             values = [v for r in outcome["results"] for v in r["latencies"][name]]
             cells.append(f"{percentile(values, 0.5):>7.1f} {percentile(values, 0.99):>7.1f}")
         print(f"{name:<24} {weight:>5}  " + "  ".join(cells))
+    print()
+    print("after the load, once settled: transactions accepted (201), blocks, chain replacements (forks lost),")
+    print("accepted transactions missing from the chain or in it twice")
+    print(f"{'run':<29} {'tx 201':>6} {'blocks':>6} {'replaced':>8} {'lost':>4} {'twice':>5}  chains agree")
+    for outcome in outcomes:
+        print(f"{RUNS[outcome['kind']]:<29} {outcome['accepted']:>6} {outcome['blocks']:>6} {outcome['replaced']:>8} "
+              f"{outcome['lost']:>4} {outcome['twice']:>5}  {'yes' if outcome['agree'] else 'no'}")
     print()
     print(f"chains agree: {'yes' if all(o['agree'] for o in outcomes) else 'no'}")
     return good
