@@ -18,7 +18,9 @@ import pytest
 
 from runtime.items_service.contract import Settings
 
-BIN = Path("/usr/lib/postgresql/15/bin")
+# Debian's postgresql package installs the server under its major version (15 on bookworm, 17 on trixie).
+_INSTALLED = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parent.parent.name))
+BIN = _INSTALLED[-1].parent if _INSTALLED else Path("/usr/lib/postgresql/missing/bin")
 MASTER_PASSWORD = "master-pw-for-tests"
 APP_PASSWORD = "app-pw-for-tests"
 
@@ -80,7 +82,7 @@ class Postgres:
 
 @pytest.fixture(scope="session")
 def postgres():
-    assert (BIN / "initdb").exists(), "PostgreSQL 15 is missing (Debian package postgresql; .ci/setup installs it)"
+    assert (BIN / "initdb").exists(), "PostgreSQL is missing (Debian package postgresql; .ci/setup installs it)"
     server = Postgres()
     with server.master() as conn:
         conn.execute("CREATE DATABASE items")
