@@ -16,7 +16,8 @@ refuse requests that skip it.
   ``up`` updates the distribution) loses no request.
 - Caching: none for the API (the managed CachingDisabled policy; AllViewerExceptHostHeader forwards the
   Authorization header, query strings and cookies, and lets CloudFront set the API's own Host), a short TTL of
-  its own for the public paths. Viewers are redirected to HTTPS; the origin is reached over TLS 1.2 only.
+  its own for the public paths. Viewers are redirected to HTTPS and get the managed
+  security headers (HSTS, nosniff); the origin is reached over TLS 1.2 only.
 - With a domain: an ACM certificate from us-east-1 (``components.certificate``), SNI, TLSv1.2_2021, A/AAAA alias
   records. Geo restriction from config (allow or deny list of ISO 3166 country codes).
 - Alarms (us-east-1, where CloudFront and WAF publish metrics; the topic must be there too, as for the static
@@ -40,6 +41,7 @@ from components.args import (Args, Custom, InvalidArgument, ListOf, Maybe, Numbe
 from components.certificate import (CERTIFICATE_REGION, HOST_NAME, HOST_NAME_TEXT, ZONE_ID, ZONE_ID_TEXT,
                                     Certificate, CertificateArgs, alias_records, us_east_1)
 from components.logs import log_group
+from components.static_site import SECURITY_HEADERS_POLICY_ID
 
 PRICE_CLASSES = ("PriceClass_100", "PriceClass_200", "PriceClass_All")
 CACHING_DISABLED_POLICY_ID = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"  # AWS managed "Managed-CachingDisabled"
@@ -122,6 +124,7 @@ class ApiFrontDoor(pulumi.ComponentResource):
     us_east_1: aws.Provider
     password: random.RandomPassword
     secret: aws.secretsmanager.Secret
+    secret_value: pulumi.Output[str]
     secret_version: aws.secretsmanager.SecretVersion
     ip_sets: list[aws.wafv2.IpSet]
     web_acl: aws.wafv2.WebAcl
@@ -144,8 +147,9 @@ class ApiFrontDoor(pulumi.ComponentResource):
         self.secret = aws.secretsmanager.Secret(
             f"{name}-origin-secret", name=args.origin_secret_name, recovery_window_in_days=args.secret_recovery_days,
             description=f"{name}: the {args.origin_secret_header} value CloudFront sends to the API", opts=child)
+        self.secret_value = pulumi.Output.secret(self.password.result)  # secret whatever the engine marks
         self.secret_version = aws.secretsmanager.SecretVersion(
-            f"{name}-origin-secret", secret_id=self.secret.id, secret_string=self.password.result, opts=child)
+            f"{name}-origin-secret", secret_id=self.secret.id, secret_string=self.secret_value, opts=child)
         self.ip_sets = [self._ip_set(name, version) for version in (4, 6) if args.cidrs(version)]
         self.web_acl = self._web_acl(name)
         self.waf_logs, self.logging = self._waf_logging(name)
@@ -226,7 +230,8 @@ class ApiFrontDoor(pulumi.ComponentResource):
                        "minimum_protocol_version": "TLSv1.2_2021"} if self.certificate else \
             {"cloudfront_default_certificate": True}
         behavior = {"target_origin_id": ORIGIN_ID, "viewer_protocol_policy": "redirect-to-https", "compress": True,
-                    "origin_request_policy_id": ALL_VIEWER_EXCEPT_HOST_POLICY_ID}
+                    "origin_request_policy_id": ALL_VIEWER_EXCEPT_HOST_POLICY_ID,
+                    "response_headers_policy_id": SECURITY_HEADERS_POLICY_ID}
         return aws.cloudfront.Distribution(
             name, enabled=True, comment=f"{name}: the API's front door", aliases=[args.domain] if args.domain else None,
             http_version="http2and3", is_ipv6_enabled=True, price_class=args.price_class, web_acl_id=self.web_acl.arn,
@@ -235,7 +240,7 @@ class ApiFrontDoor(pulumi.ComponentResource):
                       "custom_origin_config": {"http_port": 80, "https_port": 443,
                                                "origin_protocol_policy": "https-only",
                                                "origin_ssl_protocols": ["TLSv1.2"]},
-                      "custom_headers": [{"name": args.origin_secret_header, "value": self.password.result}]}],
+                      "custom_headers": [{"name": args.origin_secret_header, "value": self.secret_value}]}],
             default_cache_behavior={**behavior, "allowed_methods": ALL_METHODS, "cached_methods": ["GET", "HEAD"],
                                     "cache_policy_id": CACHING_DISABLED_POLICY_ID},
             ordered_cache_behaviors=[{**behavior, "path_pattern": path, "allowed_methods": ["GET", "HEAD", "OPTIONS"],
