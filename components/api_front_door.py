@@ -7,21 +7,17 @@ refuse requests that skip it.
   (requests per 5 minutes per IP) and, when configured, IP block lists (one IP set per address family, as WAF
   requires). ``mode: count`` overrides every rule to count only (``override_action {count}`` for the groups,
   ``action {count}`` for our own rules): the rollout step that shows in the logs what would be blocked.
-- WAF logs go to a log group named ``aws-waf-logs-…`` (WAF refuses any other name) with the ``authorization``
-  and ``cookie`` headers redacted; a log resource policy lets the log delivery service write there, for this
-  account only.
-- The origin secret: a random value (pulumi-random, a Pulumi secret) stored in Secrets Manager under the name the
-  API knows, sent by CloudFront to the origin as a custom header. The API's authorizer accepts the secret's
-  AWSCURRENT and AWSPREVIOUS values, so bumping ``origin_secret_generation`` (a new value, then this stack's
-  ``up`` updates the distribution) loses no request.
+- WAF logs go to a log group ``aws-waf-logs-…`` (the prefix WAF requires), ``authorization`` and ``cookie`` redacted.
+- The origin secret: a random value (a Pulumi secret) in Secrets Manager under the name the API knows, sent by
+  CloudFront as a custom header. The authorizer accepts AWSCURRENT and AWSPREVIOUS: bumping
+  ``origin_secret_generation`` (a new value, then this stack's ``up``) loses no request.
 - Caching: none for the API (the managed CachingDisabled policy; AllViewerExceptHostHeader forwards the
   Authorization header, query strings and cookies, and lets CloudFront set the API's own Host), a short TTL of
-  its own for the public paths. Viewers are redirected to HTTPS and get the managed
-  security headers (HSTS, nosniff); the origin is reached over TLS 1.2 only.
-- With a domain: an ACM certificate from us-east-1 (``components.certificate``), SNI, TLSv1.2_2021, A/AAAA alias
-  records. Geo restriction from config (allow or deny list of ISO 3166 country codes).
-- Alarms (us-east-1, where CloudFront and WAF publish metrics; the topic must be there too, as for the static
-  site): requests blocked (counted, in count mode) by the web ACL above a threshold, and the 5xx error rate.
+  its own for the public paths. Viewers: HTTPS (redirect), managed security headers; the origin: TLS 1.2 only.
+- Geo restriction from config. With a domain: a us-east-1 ACM certificate (``components.certificate``),
+  TLSv1.2_2021, A/AAAA alias records.
+- Alarms in us-east-1 (CloudFront's and WAF's metrics; the topic must be there, as for the static site): requests
+  blocked (counted, in count mode) above a threshold, and the 5xx error rate.
 """
 from __future__ import annotations
 
@@ -142,6 +138,7 @@ class ApiFrontDoor(pulumi.ComponentResource):
         self.args = args
         child = pulumi.ResourceOptions(parent=self)
         self.us_east_1 = us_east_1(name, self)
+        self._in_us_east_1 = pulumi.ResourceOptions(parent=self, provider=self.us_east_1)
         self.password = random.RandomPassword(f"{name}-origin-secret", length=48, special=False,
                                               keepers={"generation": str(args.origin_secret_generation)}, opts=child)
         self.secret = aws.secretsmanager.Secret(
@@ -165,14 +162,9 @@ class ApiFrontDoor(pulumi.ComponentResource):
         self.register_outputs({"distribution_id": self.distribution.id, "url": self.url,
                                "web_acl_arn": self.web_acl.arn, "origin_secret_arn": self.secret.arn})
 
-    @property
-    def _in_us_east_1(self) -> pulumi.ResourceOptions:
-        return pulumi.ResourceOptions(parent=self, provider=self.us_east_1)
-
     def _ip_set(self, name: str, version: int) -> aws.wafv2.IpSet:
         return aws.wafv2.IpSet(f"{name}-blocked-ipv{version}", scope="CLOUDFRONT", ip_address_version=f"IPV{version}",
-                               addresses=self.args.cidrs(version), description=f"{name}: blocked IPv{version} ranges",
-                               opts=self._in_us_east_1)
+                               addresses=self.args.cidrs(version), opts=self._in_us_east_1)
 
     def _web_acl(self, name: str) -> aws.wafv2.WebAcl:
         count = self.args.mode == "count"
@@ -199,15 +191,14 @@ class ApiFrontDoor(pulumi.ComponentResource):
         group = log_group(f"{name}-waf-logs", self.args.waf_log_days, self, log_group_name=f"aws-waf-logs-{name}",
                           provider=self.us_east_1)
         account = iam.account_id(self)
+        grant = iam.service_grant("delivery.logs.amazonaws.com", ["logs:CreateLogStream", "logs:PutLogEvents"],
+                                  [pulumi.Output.concat(group.arn, ":*")],
+                                  [iam.condition("StringEquals", "aws:SourceAccount", account),
+                                   iam.condition("ArnLike", "aws:SourceArn", pulumi.Output.concat(
+                                       "arn:aws:logs:", CERTIFICATE_REGION, ":", account, ":*"))], sid="WafLogDelivery")
         policy = aws.cloudwatch.LogResourcePolicy(f"{name}-waf-logs", policy_name=f"aws-waf-logs-{name}",
-                                                  policy_document=iam.policy_document([iam.service_grant(
-                                                      "delivery.logs.amazonaws.com",
-                                                      ["logs:CreateLogStream", "logs:PutLogEvents"],
-                                                      [pulumi.Output.concat(group.arn, ":*")],
-                                                      [iam.condition("StringEquals", "aws:SourceAccount", account),
-                                                       iam.condition("ArnLike", "aws:SourceArn", pulumi.Output.concat(
-                                                           "arn:aws:logs:", CERTIFICATE_REGION, ":", account, ":*"))],
-                                                      sid="WafLogDelivery")], self), opts=self._in_us_east_1)
+                                                  policy_document=iam.policy_document([grant], self),
+                                                  opts=self._in_us_east_1)
         logging = aws.wafv2.WebAclLoggingConfiguration(
             name, resource_arn=self.web_acl.arn, log_destination_configs=[group.arn],
             redacted_fields=[{"single_header": {"name": header}} for header in REDACTED_HEADERS],
@@ -251,12 +242,12 @@ class ApiFrontDoor(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self))
 
     def _alarms(self, name: str) -> list[aws.cloudwatch.MetricAlarm]:
-        topic, count = self.args.alarm_topic_arn, self.args.mode == "count"
-        waf_metric = "CountedRequests" if count else "BlockedRequests"
+        topic, verb = self.args.alarm_topic_arn, "counted" if self.args.mode == "count" else "blocked"
         return [
-            alarms.metric_alarm(f"{name}-waf-{'counted' if count else 'blocked'}", self, topic, namespace="AWS/WAFV2",
-                                metric=waf_metric, dimensions={"WebACL": self.web_acl.name, "Rule": "ALL"},
-                                description=f"{name}: the web ACL {'counted' if count else 'blocked'} more than "
+            alarms.metric_alarm(f"{name}-waf-{verb}", self, topic, namespace="AWS/WAFV2",
+                                metric=f"{verb.capitalize()}Requests", dimensions={"WebACL": self.web_acl.name,
+                                                                                   "Rule": "ALL"},
+                                description=f"{name}: the web ACL {verb} more than "
                                             f"{self.args.blocked_requests_threshold} requests in 5 minutes",
                                 period_seconds=300, threshold=self.args.blocked_requests_threshold,
                                 provider=self.us_east_1),
