@@ -8,9 +8,9 @@ refuse requests that skip it.
   requires). ``mode: count`` overrides every rule to count only (``override_action {count}`` for the groups,
   ``action {count}`` for our own rules): the rollout step that shows in the logs what would be blocked.
 - WAF logs go to a log group ``aws-waf-logs-…`` (the prefix WAF requires), ``authorization`` and ``cookie`` redacted.
-- The origin secret: a random value (a Pulumi secret) in Secrets Manager under the name the API knows, sent by
-  CloudFront as a custom header. The authorizer accepts AWSCURRENT and AWSPREVIOUS: bumping
-  ``origin_secret_generation`` (a new value, then this stack's ``up``) loses no request.
+- The origin secret: a first random value (a Pulumi secret) in Secrets Manager under the name the API knows; the
+  custom header CloudFront sends carries its AWSCURRENT value read at each ``up``. The authorizer accepts
+  AWSCURRENT and AWSPREVIOUS: a rotation (a new value, wait out its cache, then ``up``) loses no request.
 - Caching: none for the API (the managed CachingDisabled policy; AllViewerExceptHostHeader forwards the
   Authorization header, query strings and cookies, and lets CloudFront set the API's own Host), a short TTL of
   its own for the public paths. Viewers: HTTPS (redirect), managed security headers; the origin: TLS 1.2 only.
@@ -93,8 +93,6 @@ class ApiFrontDoorArgs(Args):
     server_error_rate_percent: float = setting(5, Number(0.1, 100, "(percent)"),
                                                "Alarm when more than this share of requests gets a 5xx, in two "
                                                "5-minute periods in a row.")
-    origin_secret_generation: int = setting(1, Whole(1, 1_000_000), "Bump to rotate the origin secret (a new "
-                                            "value; the API accepts the previous one meanwhile).")
     secret_recovery_days: int = setting(7, OneOf(0, 7, 14, 30), "Days a deleted origin secret can be restored "
                                         "(0: deleted at once, so a destroyed dev stack can be re-created).")
 
@@ -139,14 +137,16 @@ class ApiFrontDoor(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         self.us_east_1 = us_east_1(name, self)
         self._in_us_east_1 = pulumi.ResourceOptions(parent=self, provider=self.us_east_1)
-        self.password = random.RandomPassword(f"{name}-origin-secret", length=48, special=False,
-                                              keepers={"generation": str(args.origin_secret_generation)}, opts=child)
+        self.password = random.RandomPassword(f"{name}-origin-secret", length=48, special=False, opts=child)
         self.secret = aws.secretsmanager.Secret(
             f"{name}-origin-secret", name=args.origin_secret_name, recovery_window_in_days=args.secret_recovery_days,
             description=f"{name}: the {args.origin_secret_header} value CloudFront sends to the API", opts=child)
-        self.secret_value = pulumi.Output.secret(self.password.result)  # secret whatever the engine marks
-        self.secret_version = aws.secretsmanager.SecretVersion(
-            f"{name}-origin-secret", secret_id=self.secret.id, secret_string=self.secret_value, opts=child)
+        self.secret_version = aws.secretsmanager.SecretVersion(  # the first value; rotations put new ones (docs)
+            f"{name}-origin-secret", secret_id=self.secret.id, secret_string=self.password.result, opts=child)
+        # The header carries the value AWSCURRENT has at each up (after a rotation, the new one), always a secret.
+        self.secret_value = pulumi.Output.secret(aws.secretsmanager.get_secret_version_output(
+            secret_id=self.secret_version.secret_id, version_stage="AWSCURRENT",
+            opts=pulumi.InvokeOutputOptions(parent=self)).secret_string)
         self.ip_sets = [self._ip_set(name, version) for version in (4, 6) if args.cidrs(version)]
         self.web_acl = self._web_acl(name)
         self.waf_logs, self.logging = self._waf_logging(name)

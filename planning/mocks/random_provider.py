@@ -1,5 +1,5 @@
 """Mock shapes: pulumi-random. A random value under the mock engine is a fixed fake derived from the resource's
-name and keepers, so two plans print the same bytes and a changed keeper (a rotation) gives a new value."""
+name and keepers, so two plans print the same bytes and a changed keeper gives a new value."""
 from __future__ import annotations
 
 import json
