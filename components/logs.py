@@ -8,6 +8,8 @@ import pulumi_aws as aws
 
 
 def log_group(name: str, retention_days: int, parent: pulumi.Resource,
-              log_group_name: Optional[pulumi.Input[str]] = None) -> aws.cloudwatch.LogGroup:
+              log_group_name: Optional[pulumi.Input[str]] = None,
+              provider: Optional[pulumi.ProviderResource] = None) -> aws.cloudwatch.LogGroup:
+    """``provider``: a log group of another region than the stack's (WAF logs of CloudFront are in us-east-1)."""
     return aws.cloudwatch.LogGroup(name, name=log_group_name, retention_in_days=retention_days,
-                                   opts=pulumi.ResourceOptions(parent=parent))
+                                   opts=pulumi.ResourceOptions(parent=parent, provider=provider))

@@ -1,7 +1,7 @@
 """Mock shapes: S3, SQS, SNS and Secrets Manager."""
 from __future__ import annotations
 
-from planning.mocks import ACCOUNT_ID, ProviderMocks, autoname, digest, shape
+from planning.mocks import ACCOUNT_ID, ProviderMocks, autoname, call, digest, shape
 
 
 @shape("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
@@ -47,3 +47,14 @@ def _secret(m: ProviderMocks, name: str, inputs: dict) -> tuple[str, dict]:
 def _secret_version(m: ProviderMocks, name: str, inputs: dict) -> tuple[str, dict]:
     version = f"{digest('version', name, length=8)}-0000-0000-0000-{digest('v', name, length=12)}"
     return f"{inputs.get('secretId')}|{version}", {"versionId": version, "arn": inputs.get("secretId")}
+
+
+@call("aws:secretsmanager/getSecretVersion:getSecretVersion")
+def _get_secret_version(m: ProviderMocks, args: dict) -> dict:
+    """A secret's value as read back: a fixed fake of the secret (the mock keeps no values)."""
+    secret = str(args.get("secretId"))
+    stage = args.get("versionStage") or "AWSCURRENT"
+    version = f"{digest('version', secret, length=8)}-0000-0000-0000-{digest('v', secret, length=12)}"
+    return {"id": f"{secret}|{stage}", "arn": secret, "secretId": secret, "versionStage": stage, "versionId": version,
+            "versionStages": [stage], "secretString": f"mock-current-{digest('secret-value', secret, stage, length=32)}",
+            "secretBinary": "", "createdDate": "2026-01-01T00:00:00Z"}

@@ -39,6 +39,7 @@ USAGE_KEYS: dict[str, str] = {
     "gcs_storage_gb": "GB stored in each Cloud Storage bucket (monthly average)",
     "firehose_gb": "GB ingested by each Firehose delivery stream a month (each record rounded up to 5 KB)",
     "cloudfront_requests": "requests to each CloudFront distribution a month (each runs its viewer functions once)",
+    "waf_requests": "requests each WAF web ACL inspects a month (every request to its CloudFront distribution)",
     "cloudfront_gb": "GB each CloudFront distribution sends to viewers a month",
     "log_delivery_gb": "GB of logs each vended-log delivery (CloudFront access logs) writes a month",
     "dns_queries": "DNS queries a month for each Cloud Map service's records (tasks resolving their peers)",

@@ -196,6 +196,10 @@ FAILING_RESOURCES = [
         {"name": "INDEX_TOKEN", "value": "pypi-AgEIcHlwaS5vcmc", "type": "PLAINTEXT"}]}}, "INDEX_TOKEN looks like"),
     ("codebuild-not-privileged", "aws:codebuild/project:Project", {"environment": {"privilegedMode": True}},
      "runs privileged"),
+    ("waf-logs-redact-authorization", "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration",
+     {"redactedFields": [{"singleHeader": {"name": "cookie"}}]}, "authorization header is not in redacted_fields"),
+    ("waf-logs-redact-authorization", "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration",
+     {"logDestinationConfigs": ["arn:aws:logs:us-east-1:1:log-group:aws-waf-logs-x"]}, "bearer tokens"),
     ("cloudfront-viewers-https", DISTRIBUTION, distribution(viewer="allow-all"), "default behavior has "
      "viewer_protocol_policy allow-all"),
     ("cloudfront-viewers-https", DISTRIBUTION, distribution(orderedCacheBehaviors=[
@@ -237,6 +241,8 @@ FAILING_RESOURCES = [
 ]
 
 PASSING_RESOURCES = [
+    ("waf-logs-redact-authorization", "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration",
+     {"redactedFields": [{"singleHeader": {"name": "Authorization"}}, {"queryString": {}}]}),
     ("security-group-rules-as-resources", SG, {"vpcId": "vpc-1", "description": "rules are separate resources"}),
     ("security-group-no-remote-admin", VPC_INGRESS,
      {"securityGroupId": "sg-1", "ipProtocol": "tcp", "fromPort": 22, "toPort": 22,
