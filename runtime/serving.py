@@ -31,6 +31,15 @@ class WsgiServer(BaseApplication):
         return self._load_app()
 
 
+def json_error(status: int, message: str):
+    """The services' one error answer: ``{"error": message}`` with ``status`` (inside a Flask request)."""
+    from flask import jsonify  # the Flask services' dependency, not this module's
+
+    response = jsonify(error=message)
+    response.status_code = status
+    return response
+
+
 def bind_address(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 

@@ -24,6 +24,7 @@ import numpy as np
 from flask import Flask, Response, jsonify, request, send_from_directory
 from werkzeug.exceptions import HTTPException
 
+from runtime.serving import json_error as _error
 from . import detector
 from .annotate import annotated_png
 from .contract import DECODE_SLOTS, DECODE_WAITING, HEALTH_PATH, Settings
@@ -192,12 +193,6 @@ def _summary(result: detector.Count, image) -> dict:
                         "ignored_objects": result.ignored},
         "image": {"width": image.width, "height": image.height},
     }
-
-
-def _error(status: int, message: str):
-    response = jsonify(error=message)
-    response.status_code = status
-    return response
 
 
 def _self_check() -> None:

@@ -23,6 +23,7 @@ from typing import Any
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from runtime.serving import json_error as _error
 from .chain import InvalidChain, check_transfer, parse_json
 from .contract import (HEALTH_PATH, MAX_ANNOUNCE_BYTES, MAX_ANNOUNCED_TRANSACTIONS, MAX_CHAIN_BLOCKS,
                        MAX_NODES_PER_REQUEST, MAX_PEERS, MAX_REQUEST_BYTES, MAX_WAIT_SECONDS, peer_url)
@@ -192,7 +193,3 @@ def _whole_arg(name: str, default: int, low: int, high: int) -> int:
     return int(raw)
 
 
-def _error(status: int, message: str) -> Response:
-    response = jsonify(error=message)
-    response.status_code = status
-    return response

@@ -20,6 +20,7 @@ from typing import Any
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from runtime.serving import json_error as _error
 from .contract import (CALLER_HEADER, DEFAULT_PAGE_SIZE, HEALTH_PATH, ITEMS_PATH, MAX_BODY_BYTES, MAX_CALLER_LENGTH, MAX_ITEM_ID,
                        MAX_NAME_LENGTH, MAX_PAGE_SIZE, MAX_QUANTITY, RETRY_AFTER_SECONDS)
 from .db import Database, Unavailable
@@ -149,7 +150,3 @@ def _unavailable(message: str) -> Response:
     return response
 
 
-def _error(status: int, message: str) -> Response:
-    response = jsonify(error=message)
-    response.status_code = status
-    return response
